@@ -1,0 +1,459 @@
+/* ddb/plugin.h - the ddbhost plugin ABI, version 1.0: the only header a plugin includes.
+ * It owns the descriptor a plugin exports, the record and value views the host hands to
+ * callbacks, the inline accessors over them and the host service table. It must not need
+ * anything beyond <stddef.h>, <stdint.h> and <stdbool.h>, and nothing in it links against
+ * the host: accessors are inline, host services come through ddb_host_api. */
+#ifndef DDB_PLUGIN_H
+#define DDB_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#define DDB_EXTERN_C extern "C"
+#else
+#define DDB_EXTERN_C
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define DDB_VISIBLE __attribute__((visibility("default")))
+#else
+#define DDB_VISIBLE
+#endif
+
+/* Marks a symbol the host looks up with dlsym. The callback prototypes below already carry
+ * it, so a plugin only needs it for symbols of its own. */
+#define DDB_EXPORT DDB_EXTERN_C DDB_VISIBLE
+
+#define DDB_PLUGIN_MAGIC 0x44444250u /* "DDBP" */
+#define DDB_ABI_MAJOR 1
+#define DDB_ABI_MINOR 0
+
+/* ---- statuses ------------------------------------------------------------------------ */
+
+/* Append-only: a value, once given a meaning, keeps it. */
+typedef enum ddb_status {
+    DDB_OK = 0,            /* handled */
+    DDB_ERR_FAILED = 1,    /* the handler could not process the record: retry it */
+    DDB_ERR_TYPE = 2,      /* the value is not of the type asked for */
+    DDB_ERR_NOT_FOUND = 3, /* no such attribute, member or element */
+    DDB_ERR_RANGE = 4,     /* the number does not fit the target type */
+    DDB_ERR_INEXACT = 5,   /* the number has no exact representation in the target type */
+    DDB_ERR_INVALID = 6,   /* a NULL or otherwise unusable argument */
+    DDB_ERR_NOMEM = 7      /* out of memory */
+} ddb_status;
+
+static inline const char *ddb_status_str(ddb_status s)
+{
+    switch (s) {
+    case DDB_OK: return "ok";
+    case DDB_ERR_FAILED: return "handler failed";
+    case DDB_ERR_TYPE: return "wrong attribute type";
+    case DDB_ERR_NOT_FOUND: return "not found";
+    case DDB_ERR_RANGE: return "number out of range";
+    case DDB_ERR_INEXACT: return "number not exactly representable";
+    case DDB_ERR_INVALID: return "invalid argument";
+    case DDB_ERR_NOMEM: return "out of memory";
+    }
+    return "unknown status";
+}
+
+/* ---- attribute values ---------------------------------------------------------------- */
+
+/* The ten DynamoDB types. DDB_NONE is what ddb_type_of() says of a NULL pointer. */
+typedef enum ddb_type {
+    DDB_NONE = 0,
+    DDB_S = 1,    /* string: UTF-8, explicit length */
+    DDB_N = 2,    /* number: exact decimal text, up to 38 significant digits */
+    DDB_B = 3,    /* binary: already base64-decoded bytes */
+    DDB_BOOL = 4,
+    DDB_NULL = 5,
+    DDB_M = 6,    /* map: members in event order */
+    DDB_L = 7,    /* list: elements of any type */
+    DDB_SS = 8,   /* string set: elements are DDB_S values */
+    DDB_NS = 9,   /* number set: elements are DDB_N values */
+    DDB_BS = 10   /* binary set: elements are DDB_B values */
+} ddb_type;
+
+/* One attribute value. The layout is frozen for ABI major 1, but read it through the
+ * accessors below: they check the type and never crash on a value of another type.
+ * Every pointer is borrowed: valid until the callback that received it returns. */
+typedef struct ddb_value {
+    uint8_t type;      /* a ddb_type */
+    uint8_t boolean;   /* DDB_BOOL: 0 or 1 */
+    uint16_t reserved_;
+    uint32_t len;      /* S, N, B: bytes; M: members; L, SS, NS, BS: elements */
+    const void *ptr;   /* S, N: chars followed by a NUL not counted in len; B: bytes;
+                          M: ddb_member[len]; L, SS, NS, BS: ddb_value[len] */
+} ddb_value;
+
+/* One member of a map: its name (UTF-8, NUL-terminated, explicit length) and value. */
+typedef struct ddb_member {
+    const char *name;
+    uint32_t name_len;
+    uint32_t reserved_;
+    ddb_value value;
+} ddb_member;
+
+static inline ddb_type ddb_type_of(const ddb_value *v) { return v ? (ddb_type)v->type : DDB_NONE; }
+
+static inline const char *ddb_type_name(ddb_type t)
+{
+    static const char *const names[] = {"none", "S", "N",  "B",  "BOOL", "NULL",
+                                        "M",    "L", "SS", "NS", "BS"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
+static inline ddb_status ddb_scalar_(const ddb_value *v, ddb_type want, const void **p, size_t *len)
+{
+    if (!v) return DDB_ERR_INVALID;
+    if (v->type != want) return DDB_ERR_TYPE;
+    if (p) *p = v->ptr;
+    if (len) *len = v->len;
+    return DDB_OK;
+}
+
+/* S: UTF-8 text and its length in bytes (the text may contain NUL; a NUL also follows it). */
+static inline ddb_status ddb_get_s(const ddb_value *v, const char **text, size_t *len)
+{
+    return ddb_scalar_(v, DDB_S, (const void **)text, len);
+}
+
+/* N: the number's exact decimal text as the event carried it, e.g. "-12.50E3". */
+static inline ddb_status ddb_get_n(const ddb_value *v, const char **text, size_t *len)
+{
+    return ddb_scalar_(v, DDB_N, (const void **)text, len);
+}
+
+/* B: the decoded bytes (not base64). */
+static inline ddb_status ddb_get_b(const ddb_value *v, const uint8_t **bytes, size_t *len)
+{
+    return ddb_scalar_(v, DDB_B, (const void **)bytes, len);
+}
+
+static inline ddb_status ddb_get_bool(const ddb_value *v, bool *out)
+{
+    if (!v || !out) return DDB_ERR_INVALID;
+    if (v->type != DDB_BOOL) return DDB_ERR_TYPE;
+    *out = v->boolean != 0;
+    return DDB_OK;
+}
+
+static inline bool ddb_is_null(const ddb_value *v) { return v && v->type == DDB_NULL; }
+
+/* Members of an M, elements of an L, SS, NS or BS; 0 for anything else. */
+static inline size_t ddb_count(const ddb_value *v)
+{
+    return v && v->type >= DDB_M ? v->len : 0;
+}
+
+/* Element i of an L, SS, NS or BS; NULL when out of range or not such a value. */
+static inline const ddb_value *ddb_at(const ddb_value *v, size_t i)
+{
+    if (!v || v->type < DDB_L || i >= v->len) return NULL;
+    return (const ddb_value *)v->ptr + i;
+}
+
+/* Member i of an M, in event order; its name through name/name_len (either may be NULL).
+ * NULL when out of range or not a map. */
+static inline const ddb_value *ddb_member_at(const ddb_value *m, size_t i, const char **name,
+                                             size_t *name_len)
+{
+    const ddb_member *e;
+    if (!m || m->type != DDB_M || i >= m->len) return NULL;
+    e = (const ddb_member *)m->ptr + i;
+    if (name) *name = e->name;
+    if (name_len) *name_len = e->name_len;
+    return &e->value;
+}
+
+/* The member of map m named name (len bytes); NULL when absent or m is not a map.
+ * NULL-safe, so lookups chain: ddb_getn(ddb_get(img, "address"), "city", 4). */
+static inline const ddb_value *ddb_getn(const ddb_value *m, const char *name, size_t len)
+{
+    const ddb_member *e;
+    uint32_t i;
+    size_t k;
+    if (!m || !name || m->type != DDB_M) return NULL;
+    e = (const ddb_member *)m->ptr;
+    for (i = 0; i < m->len; i++) {
+        if (e[i].name_len != len) continue;
+        for (k = 0; k < len && e[i].name[k] == name[k]; k++) {}
+        if (k == len) return &e[i].value;
+    }
+    return NULL;
+}
+
+static inline const ddb_value *ddb_get(const ddb_value *m, const char *name)
+{
+    size_t len = 0;
+    if (!name) return NULL;
+    while (name[len]) len++;
+    return ddb_getn(m, name, len);
+}
+
+/* Splits an N's text into sign, significant digits and a power of ten:
+ * value = (neg ? -1 : 1) * digits[0..*nd) * 10^*exp10, leading and trailing zeros removed.
+ * Returns false when the text is not a number (the host never hands out such an N). */
+static inline bool ddb_n_split_(const ddb_value *v, bool *neg, char digits[40], int *nd, long *exp10)
+{
+    const char *s = (const char *)v->ptr, *end = s + v->len;
+    long e = 0, x = 0;
+    int n = 0, seen = 0, xneg = 0;
+    *neg = false;
+    if (s < end && (*s == '-' || *s == '+')) *neg = *s++ == '-';
+    for (; s < end && ((*s >= '0' && *s <= '9') || *s == '.'); s++) {
+        if (*s == '.') { if (seen & 2) return false; seen |= 2; continue; }
+        seen |= 1;
+        if (seen & 2) e--;
+        if (n == 0 && *s == '0') continue;
+        if (n == 40) return false;
+        digits[n++] = *s;
+    }
+    if (!(seen & 1)) return false;
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        if (++s < end && (*s == '-' || *s == '+')) xneg = *s++ == '-';
+        if (s == end) return false;
+        for (; s < end && *s >= '0' && *s <= '9'; s++)
+            if (x < 100000) x = x * 10 + (*s - '0');
+    }
+    if (s != end) return false;
+    while (n > 0 && digits[n - 1] == '0') { n--; e++; }
+    *nd = n;
+    *exp10 = e + (xneg ? -x : x);
+    return true;
+}
+
+/* N to int64, checked: DDB_ERR_INEXACT when it has a fractional part, DDB_ERR_RANGE when it
+ * does not fit; *out is written only on DDB_OK. Works on NS elements too. */
+static inline ddb_status ddb_n_int64(const ddb_value *v, int64_t *out)
+{
+    char d[40];
+    int nd, i;
+    long e;
+    bool neg;
+    uint64_t u = 0, lim;
+    if (!v || !out) return DDB_ERR_INVALID;
+    if (v->type != DDB_N) return DDB_ERR_TYPE;
+    if (!ddb_n_split_(v, &neg, d, &nd, &e)) return DDB_ERR_INVALID;
+    if (nd == 0) { *out = 0; return DDB_OK; }
+    if (e < 0) return DDB_ERR_INEXACT;
+    if (nd + e > 19) return DDB_ERR_RANGE;
+    lim = neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
+    for (i = 0; i < nd + e; i++) {
+        unsigned dig = i < nd ? (unsigned)(d[i] - '0') : 0u;
+        if (u > (lim - dig) / 10u) return DDB_ERR_RANGE;
+        u = u * 10u + dig;
+    }
+    *out = neg ? (int64_t)(0u - u) : (int64_t)u;
+    return DDB_OK;
+}
+
+/* N to double, checked. DDB_OK when the double equals the decimal exactly (12, 0.5, 1e100 is
+ * not); DDB_ERR_INEXACT when it does not (0.1, 19.99): *out then holds the nearest double for
+ * numbers of up to 15 significant digits with a power of ten within +-22 (prices, counters,
+ * timestamps), and a value within a few units in the last place beyond that.
+ * DynamoDB's range (1E-130 to 1E+126) never overflows a double. */
+static inline ddb_status ddb_n_double(const ddb_value *v, double *out)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    char d[40];
+    int nd, i, twos = 0;
+    long e, k;
+    bool neg, exact;
+    uint32_t w[5] = {0, 0, 0, 0, 0}; /* digits as a little-endian base-2^32 integer */
+    double r = 0;
+    if (!v || !out) return DDB_ERR_INVALID;
+    if (v->type != DDB_N) return DDB_ERR_TYPE;
+    if (!ddb_n_split_(v, &neg, d, &nd, &e)) return DDB_ERR_INVALID;
+    if (nd == 0) { *out = neg ? -0.0 : 0.0; return DDB_OK; }
+    if (e > 400 || e < -400) return DDB_ERR_RANGE;
+    for (i = 0; i < nd; i++) {
+        uint64_t c = (uint64_t)(d[i] - '0');
+        int j;
+        for (j = 0; j < 5; j++) { c += (uint64_t)w[j] * 10u; w[j] = (uint32_t)c; c >>= 32; }
+    }
+    /* Exact iff digits * 10^e = odd * 2^p with odd < 2^53: strip the twos, then divide out
+     * 5^-e (each division must leave no remainder) or multiply in 5^e, checking the width. */
+    while (!(w[0] & 1u)) {
+        int j;
+        for (j = 0; j < 4; j++) w[j] = (w[j] >> 1) | (w[j + 1] << 31);
+        w[4] >>= 1;
+        twos++;
+    }
+    exact = true;
+    for (k = 0; exact && k < (e < 0 ? -e : e); k++) {
+        uint64_t c = 0;
+        int j;
+        if (e < 0) {
+            for (j = 4; j >= 0; j--) { c = (c << 32) | w[j]; w[j] = (uint32_t)(c / 5u); c %= 5u; }
+            exact = c == 0;
+        } else {
+            for (j = 0; j < 5; j++) { c += (uint64_t)w[j] * 5u; w[j] = (uint32_t)c; c >>= 32; }
+            exact = w[4] == 0 && w[3] == 0 && w[2] == 0 && w[1] < (1u << 21);
+        }
+    }
+    exact = exact && w[4] == 0 && w[3] == 0 && w[2] == 0 && w[1] < (1u << 21);
+    if (exact) { /* value = odd * 2^(twos + e), the fives already folded into odd */
+        long p = twos + e, q;
+        r = (double)(((uint64_t)w[1] << 32) | w[0]);
+        for (q = 0; q < p; q++) r *= 2.0;
+        for (q = 0; q > p; q--) r *= 0.5;
+    } else {
+        int m = nd < 19 ? nd : 19;
+        uint64_t mant = 0;
+        long ex = e + (nd - m);
+        for (i = 0; i < m; i++) mant = mant * 10u + (uint64_t)(d[i] - '0');
+        r = (double)mant; /* exact below 2^53, hence correctly rounded in the fast path */
+        for (; ex > 22; ex -= 22) r *= 1e22;
+        for (; ex < -22; ex += 22) r /= 1e22;
+        r = ex >= 0 ? r * p10[ex] : r / p10[-ex];
+        if (r - r != 0) return DDB_ERR_RANGE; /* infinite */
+    }
+    *out = neg ? -r : r;
+    return exact ? DDB_OK : DDB_ERR_INEXACT;
+}
+
+/* ---- records ------------------------------------------------------------------------- */
+
+typedef enum ddb_event_name { DDB_INSERT = 1, DDB_MODIFY = 2, DDB_REMOVE = 3 } ddb_event_name;
+
+typedef enum ddb_view_type {
+    DDB_VIEW_UNKNOWN = 0, /* StreamViewType absent */
+    DDB_VIEW_KEYS_ONLY = 1,
+    DDB_VIEW_NEW_IMAGE = 2,
+    DDB_VIEW_OLD_IMAGE = 3,
+    DDB_VIEW_NEW_AND_OLD_IMAGES = 4
+} ddb_view_type;
+
+/* Text borrowed from the event: UTF-8, NUL-terminated, len bytes; ptr is NULL when absent. */
+typedef struct ddb_str {
+    const char *ptr;
+    size_t len;
+} ddb_str;
+
+/* One stream record. Borrowed: valid until the callback that received it returns; copy
+ * what you keep. Fields are only ever appended, and `size` is sizeof(ddb_record) as the
+ * host built it. */
+typedef struct ddb_record {
+    uint32_t size;
+    uint32_t index;               /* position in the event's Records array, from 0 */
+    ddb_event_name event_name;
+    ddb_view_type view_type;
+    bool ttl_delete;              /* a REMOVE made by DynamoDB's Time to Live process */
+    bool has_creation_time;
+    int64_t creation_time_ms;     /* ApproximateCreationDateTime in ms since the epoch */
+    int64_t size_bytes;           /* SizeBytes, -1 when absent */
+    ddb_str event_id;
+    ddb_str table;                /* from eventSourceARN; ptr NULL when not derivable */
+    ddb_str sequence_number;      /* decimal digits, up to 40: compare as text, not int */
+    ddb_str region;
+    ddb_str event_source_arn;
+    ddb_str event_version;
+    const ddb_value *keys;        /* DDB_M values, NULL when the event lacks them */
+    const ddb_value *new_image;
+    const ddb_value *old_image;
+} ddb_record;
+
+static inline const char *ddb_event_name_str(ddb_event_name n)
+{
+    return n == DDB_INSERT ? "INSERT" : n == DDB_MODIFY ? "MODIFY" : n == DDB_REMOVE ? "REMOVE" : "";
+}
+
+/* ---- host services ------------------------------------------------------------------- */
+
+typedef enum ddb_log_level {
+    DDB_LOG_ERROR = 0,
+    DDB_LOG_WARN = 1,
+    DDB_LOG_INFO = 2,
+    DDB_LOG_DEBUG = 3
+} ddb_log_level;
+
+typedef struct ddb_handle ddb_handle; /* the host's record of one loaded handler */
+typedef struct ddb_config ddb_config; /* a handler's "config" object from the manifest */
+
+/* Handed to on_init; entries are only ever appended. Check `size` before using an entry
+ * newer than ABI 1.0 (none yet): offsetof(ddb_host_api, entry) < size. */
+typedef struct ddb_host_api {
+    uint32_t size;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    /* One log line attributed to the handler: printf-style format. */
+    void (*log)(const ddb_handle *self, ddb_log_level level, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+        __attribute__((format(printf, 3, 4)))
+#endif
+        ;
+    /* Config lookups by top-level key. Strings are owned by the host and live until on_fini.
+     * config_string: NULL when absent or not a string. */
+    const char *(*config_string)(const ddb_config *cfg, const char *key);
+    /* DDB_ERR_NOT_FOUND when absent, DDB_ERR_TYPE when not an integer. */
+    ddb_status (*config_int64)(const ddb_config *cfg, const char *key, int64_t *out);
+    ddb_status (*config_bool)(const ddb_config *cfg, const char *key, bool *out);
+} ddb_host_api;
+
+/* What on_init receives. Borrowed: valid during on_init only, except host, self and config,
+ * which stay valid until on_fini returns. */
+typedef struct ddb_init {
+    uint32_t size;
+    const ddb_host_api *host;
+    const ddb_handle *self;       /* pass to host->log */
+    const ddb_config *config;     /* pass to host->config_* */
+    const char *config_json;      /* the same config as JSON text, "null" when none */
+    const char *plugin_path;
+    const char *route;            /* the manifest table this handler serves ("*" for any) */
+    char *error;                  /* on failure, write a one-line reason here */
+    size_t error_cap;
+} ddb_init;
+
+/* What the batch hooks receive. Borrowed: valid during the hook only. */
+typedef struct ddb_batch {
+    uint32_t size;
+    uint32_t records;             /* records in the event */
+    ddb_status status;            /* on_batch_end: DDB_OK when every record this handler got
+                                     succeeded, else the first failure */
+} ddb_batch;
+
+/* ---- what a plugin exports ----------------------------------------------------------- */
+
+/* The descriptor. Its first four fields are frozen for every ABI version, so any host can
+ * read any plugin's header; later fields are only appended within a major version. */
+typedef struct ddb_plugin_descriptor {
+    uint32_t size;                /* sizeof(ddb_plugin_descriptor) as the plugin was built */
+    uint32_t magic;               /* DDB_PLUGIN_MAGIC */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    uint32_t reserved_;
+    const char *name;             /* non-empty */
+    const char *version;
+} ddb_plugin_descriptor;
+
+/* Declare the plugin once, at file scope: DDB_PLUGIN("orders-audit", "1.2.0"); */
+#define DDB_PLUGIN(name, version)                                                          \
+    DDB_EXPORT const ddb_plugin_descriptor ddb_plugin_info = {                             \
+        sizeof(ddb_plugin_descriptor), DDB_PLUGIN_MAGIC, DDB_ABI_MAJOR, DDB_ABI_MINOR, 0u, \
+        (name), (version)}
+
+/* Record callbacks: export any subset, at least one. DDB_OK = handled; any other status
+ * fails this record, and the host reports it in batchItemFailures so Lambda retries it.
+ * rec is borrowed; state is what on_init returned (NULL without on_init). */
+DDB_EXPORT ddb_status on_insert(const ddb_record *rec, void *state);
+DDB_EXPORT ddb_status on_modify(const ddb_record *rec, void *state);
+DDB_EXPORT ddb_status on_remove(const ddb_record *rec, void *state);
+
+/* Optional. on_init runs once after the plugin is accepted, before any record; on failure
+ * it returns non-OK with a reason in init->error and the host refuses to start.
+ * on_fini runs once at shutdown with the same state. */
+DDB_EXPORT ddb_status on_init(const ddb_init *init, void **state);
+DDB_EXPORT void on_fini(void *state);
+
+/* Optional, for transactional sinks: begin before the first record of an event that this
+ * handler receives, end after the last (commit there). A non-OK status from either fails
+ * every record this handler received in the batch. */
+DDB_EXPORT ddb_status on_batch_begin(const ddb_batch *batch, void *state);
+DDB_EXPORT ddb_status on_batch_end(const ddb_batch *batch, void *state);
+
+#endif /* DDB_PLUGIN_H */
