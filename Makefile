@@ -1,0 +1,53 @@
+# Thin wrapper over CMake. `make run` and `make test` install what is missing first
+# (Debian packages, with apt-get), so both work on a bare Debian 12 machine.
+
+DEBIAN_PACKAGES := cmake make gcc g++ clang libclang-rt-14-dev pkg-config binutils \
+                   libjson-c-dev libffi-dev libcmocka-dev
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: all deps build run test test-gcc test-clang fuzz clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDDB_TESTS=OFF >/dev/null
+	cmake --build build -j $(JOBS)
+
+run: build
+	@echo "== ddbhost --invoke build/examples/count.so examples/events/orders.json"
+	@build/bin/ddbhost --invoke build/examples/count.so examples/events/orders.json
+	@echo "== ddbhost --manifest examples/manifest.json --invoke examples/events/orders.json"
+	@build/bin/ddbhost --manifest examples/manifest.json --invoke examples/events/orders.json
+
+# Every test, under AddressSanitizer + UndefinedBehaviorSanitizer, built with gcc and with
+# clang (which also builds the fuzz targets and runs each briefly).
+test: deps test-gcc test-clang
+
+test-gcc:
+	CC=gcc cmake -S . -B build-gcc -DCMAKE_BUILD_TYPE=Debug -DDDB_SANITIZE=ON >/dev/null
+	cmake --build build-gcc -j $(JOBS)
+	cd build-gcc && ctest --output-on-failure -j $(JOBS)
+
+test-clang:
+	CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Debug -DDDB_SANITIZE=ON -DDDB_FUZZ=ON >/dev/null
+	cmake --build build-clang -j $(JOBS)
+	cd build-clang && ctest --output-on-failure -j $(JOBS)
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDDB_SANITIZE=ON -DDDB_FUZZ=ON -DDDB_TESTS=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build build-gcc build-clang build-fuzz

@@ -1,0 +1,31 @@
+/* event.h - decodes a DynamoDB Streams Lambda event into ddb_records in one pass.
+ * No JSON tree: strings are unescaped and base64 decoded in place in the caller's buffer,
+ * values land in an arena that is reused from one event to the next.
+ * Knows nothing of plugins, manifests or routing. */
+#ifndef DDBHOST_EVENT_H
+#define DDBHOST_EVENT_H
+
+#include <ddb/plugin.h>
+
+typedef struct event_decoder event_decoder;
+
+typedef struct event_batch {
+    const ddb_record *records; /* borrowed from the decoder and the buffer */
+    size_t count;
+    bool tumbling_window;      /* the event carries window/state keys */
+} event_batch;
+
+event_decoder *event_decoder_new(void);
+void event_decoder_free(event_decoder *d);
+
+/* Decodes buf[0..len) in place (buf[len] must exist and be writable; its value does not
+ * matter). On success *out borrows from buf and d until the next call. On failure returns
+ * false and event_error(d) tells where and why in one line, e.g.
+ * "record 3 (Records[3].dynamodb.NewImage.price): N value \"12a\" is not a number". */
+bool event_decode(event_decoder *d, char *buf, size_t len, event_batch *out);
+const char *event_error(const event_decoder *d);
+
+/* Bytes the decoder holds between events (arena and scratch), for tests and benchmarks. */
+size_t event_decoder_reserved(const event_decoder *d);
+
+#endif
