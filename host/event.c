@@ -1,0 +1,1011 @@
+/* event.c - decodes a DynamoDB Streams Lambda event into ddb_records in one pass.
+ * Owns the decoder's arena and scratch stacks, reused from one event to the next. Strings
+ * are unescaped, NUL-terminated and base64-decoded in place in the caller's buffer; no
+ * JSON tree is built. Every byte is validated (RFC 8259, UTF-8), nothing is read past the
+ * end, and errors say where: a path such as Records[3].dynamodb.NewImage.price and a byte. */
+#include "event.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "attr.h"
+
+#define EVENT_MAX_NESTING 32 /* DynamoDB's limit on nested M and L */
+#define EVENT_MAX_SKIP_DEPTH 512
+#define EVENT_PATH_FRAMES 96
+
+typedef struct event_frame {
+    const char *key; /* NULL for an array index */
+    size_t len;
+    size_t index;
+} event_frame;
+
+struct event_decoder {
+    arena *arena;
+    char *buf, *p, *end;
+    jmp_buf fail;
+    char error[600];
+
+    ddb_member *members; /* scratch: members of the maps being decoded, innermost last */
+    size_t nmembers, cap_members;
+    ddb_value *values;   /* scratch: elements of the lists and sets being decoded */
+    size_t nvalues, cap_values;
+    ddb_record *records;
+    size_t nrecords, cap_records;
+
+    event_frame path[EVENT_PATH_FRAMES];
+    size_t depth;
+};
+
+/* ---- errors --------------------------------------------------------------------------- */
+
+static void event_path(const event_decoder *d, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (d->depth == 0) {
+        snprintf(out, cap, "event");
+        return;
+    }
+    out[0] = '\0';
+    for (size_t i = 0; i < d->depth && i < EVENT_PATH_FRAMES && n < cap; i++) {
+        const event_frame *f = &d->path[i];
+        int w = f->key ? snprintf(out + n, cap - n, "%s%.*s", i ? "." : "", (int)f->len, f->key)
+                       : snprintf(out + n, cap - n, "[%zu]", f->index);
+        if (w < 0) break;
+        n += (size_t)w;
+    }
+}
+
+__attribute__((noreturn, format(printf, 3, 4))) static void
+event_fail(event_decoder *d, const char *at, const char *fmt, ...)
+{
+    char path[256], what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    event_path(d, path, sizeof path);
+    snprintf(d->error, sizeof d->error, "%s: %s (byte %zu)", path, what, (size_t)(at - d->buf));
+    longjmp(d->fail, 1);
+}
+
+__attribute__((noreturn, format(printf, 3, 4))) static void
+event_syntax(event_decoder *d, const char *at, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(d->error, sizeof d->error, "invalid JSON at byte %zu: %s", (size_t)(at - d->buf),
+             what);
+    longjmp(d->fail, 1);
+}
+
+__attribute__((noreturn)) static void event_nomem(event_decoder *d)
+{
+    snprintf(d->error, sizeof d->error, "out of memory decoding the event");
+    longjmp(d->fail, 1);
+}
+
+static void event_push_key(event_decoder *d, const char *key, size_t len)
+{
+    if (d->depth < EVENT_PATH_FRAMES) d->path[d->depth] = (event_frame){key, len, 0};
+    d->depth++;
+}
+
+static void event_push_index(event_decoder *d, size_t index)
+{
+    if (d->depth < EVENT_PATH_FRAMES) d->path[d->depth] = (event_frame){NULL, 0, index};
+    d->depth++;
+}
+
+static void event_pop(event_decoder *d) { d->depth--; }
+
+/* ---- JSON lexing ---------------------------------------------------------------------- */
+
+static inline void event_ws(event_decoder *d)
+{
+    char *p = d->p, *end = d->end;
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    d->p = p;
+}
+
+/* The byte at the cursor, or 0 at the end (a NUL inside the input is invalid anyway). */
+static inline char event_peek(const event_decoder *d) { return d->p < d->end ? *d->p : 0; }
+
+static const char *event_found(const event_decoder *d)
+{
+    switch (event_peek(d)) {
+    case '{': return "an object";
+    case '[': return "an array";
+    case '"': return "a string";
+    case 't': case 'f': return "a boolean";
+    case 'n': return "null";
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9': return "a number";
+    default: return NULL;
+    }
+}
+
+__attribute__((noreturn)) static void event_unexpected(event_decoder *d, const char *expected)
+{
+    if (d->p >= d->end) event_syntax(d, d->p, "unexpected end of input");
+    unsigned char c = (unsigned char)*d->p;
+    if (c >= 0x20 && c < 0x7f)
+        event_syntax(d, d->p, "expected %s, found '%c'", expected, c);
+    event_syntax(d, d->p, "expected %s, found byte 0x%02x", expected, c);
+}
+
+static inline void event_expect(event_decoder *d, char c, const char *expected)
+{
+    if (event_peek(d) != c) event_unexpected(d, expected);
+    d->p++;
+}
+
+/* Shape error: a valid JSON value of the wrong type. */
+__attribute__((noreturn)) static void event_wrong_type(event_decoder *d, const char *expected)
+{
+    const char *found = event_found(d);
+    if (!found) event_unexpected(d, "a JSON value");
+    event_fail(d, d->p, "expected %s, found %s", expected, found);
+}
+
+/* 0: plain, 1: '"', 2: '\\', 3: control character, 4: non-ASCII */
+static const unsigned char event_str_class[256] = {
+    [0x00] = 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    ['"'] = 1, ['\\'] = 2,
+    [0x80] = 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+
+/* Length of the valid UTF-8 sequence at s (lead byte >= 0x80), or 0 when invalid. */
+static size_t event_utf8_len(const unsigned char *s, const unsigned char *end)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) lo = 0xA0;      /* overlong */
+        else if (c == 0xED) hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) lo = 0x90;      /* overlong */
+        else if (c == 0xF4) hi = 0x8F; /* above U+10FFFF */
+    } else
+        return 0;
+    if ((size_t)(end - s) < n) return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    return n;
+}
+
+static unsigned event_hex4(event_decoder *d, const char *s)
+{
+    unsigned v = 0;
+    if (d->end - s < 4) event_syntax(d, d->end, "unexpected end of input");
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        unsigned h = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16u;
+        if (h == 16) event_syntax(d, s + i, "invalid \\u escape");
+        v = v << 4 | h;
+    }
+    return v;
+}
+
+static char *event_put_utf8(char *w, unsigned cp)
+{
+    if (cp < 0x80) {
+        *w++ = (char)cp;
+    } else if (cp < 0x800) {
+        *w++ = (char)(0xC0 | cp >> 6);
+        *w++ = (char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *w++ = (char)(0xE0 | cp >> 12);
+        *w++ = (char)(0x80 | (cp >> 6 & 0x3F));
+        *w++ = (char)(0x80 | (cp & 0x3F));
+    } else {
+        *w++ = (char)(0xF0 | cp >> 18);
+        *w++ = (char)(0x80 | (cp >> 12 & 0x3F));
+        *w++ = (char)(0x80 | (cp >> 6 & 0x3F));
+        *w++ = (char)(0x80 | (cp & 0x3F));
+    }
+    return w;
+}
+
+/* At a '"': decodes the string in place and NUL-terminates it. Escapes only ever shrink
+ * the text, so the write cursor never passes the read cursor. */
+static void event_string(event_decoder *d, const char **out, size_t *len)
+{
+    char *r = d->p + 1, *end = d->end, *start = r, *w = NULL;
+    for (;;) {
+        while (r < end && event_str_class[(unsigned char)*r] == 0) {
+            if (w) *w++ = *r;
+            r++;
+        }
+        if (r >= end) event_syntax(d, end, "unexpected end of input in a string");
+        switch (event_str_class[(unsigned char)*r]) {
+        case 1: {
+            char *stop = w ? w : r;
+            *stop = '\0';
+            *out = start;
+            *len = (size_t)(stop - start);
+            d->p = r + 1;
+            return;
+        }
+        case 3:
+            event_syntax(d, r, "unescaped control character 0x%02x in a string",
+                         (unsigned char)*r);
+        case 4: {
+            size_t n = event_utf8_len((const unsigned char *)r, (const unsigned char *)end);
+            if (n == 0) {
+                snprintf(d->error, sizeof d->error, "invalid UTF-8 at byte %zu",
+                         (size_t)(r - d->buf));
+                longjmp(d->fail, 1);
+            }
+            if (w) {
+                memmove(w, r, n);
+                w += n;
+            }
+            r += n;
+            break;
+        }
+        default: { /* backslash */
+            if (!w) w = r;
+            if (end - r < 2) event_syntax(d, end, "unexpected end of input in a string");
+            char e = r[1];
+            r += 2;
+            switch (e) {
+            case '"': *w++ = '"'; break;
+            case '\\': *w++ = '\\'; break;
+            case '/': *w++ = '/'; break;
+            case 'b': *w++ = '\b'; break;
+            case 'f': *w++ = '\f'; break;
+            case 'n': *w++ = '\n'; break;
+            case 'r': *w++ = '\r'; break;
+            case 't': *w++ = '\t'; break;
+            case 'u': {
+                unsigned cp = event_hex4(d, r);
+                r += 4;
+                if (cp >= 0xDC00 && cp <= 0xDFFF)
+                    event_syntax(d, r - 6, "\\u%04x is an unpaired surrogate", cp);
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (end - r < 6 || r[0] != '\\' || r[1] != 'u')
+                        event_syntax(d, r - 6, "\\u%04x is an unpaired surrogate", cp);
+                    unsigned lo = event_hex4(d, r + 2);
+                    if (lo < 0xDC00 || lo > 0xDFFF)
+                        event_syntax(d, r - 6, "\\u%04x is an unpaired surrogate", cp);
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    r += 6;
+                }
+                w = event_put_utf8(w, cp);
+                break;
+            }
+            default:
+                event_syntax(d, r - 2, "invalid escape '\\%c'", e >= 0x20 && e < 0x7f ? e : '?');
+            }
+        }
+        }
+    }
+}
+
+/* A JSON number at the cursor; returns its text (not terminated). */
+static void event_number(event_decoder *d, const char **out, size_t *len)
+{
+    char *s = d->p, *p = s, *end = d->end;
+    if (p < end && *p == '-') p++;
+    if (p < end && *p == '0') {
+        p++;
+    } else if (p < end && *p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    } else {
+        d->p = p;
+        event_unexpected(d, "a digit");
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9') { d->p = p; event_unexpected(d, "a digit"); }
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (p >= end || *p < '0' || *p > '9') { d->p = p; event_unexpected(d, "a digit"); }
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    }
+    *out = s;
+    *len = (size_t)(p - s);
+    d->p = p;
+}
+
+static void event_literal(event_decoder *d, const char *word, size_t n)
+{
+    if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0)
+        event_unexpected(d, "a JSON value");
+    d->p += n;
+}
+
+/* true, false; anything else is a shape error naming what was expected. */
+static bool event_bool(event_decoder *d)
+{
+    if (event_peek(d) == 't') { event_literal(d, "true", 4); return true; }
+    if (event_peek(d) == 'f') { event_literal(d, "false", 5); return false; }
+    event_wrong_type(d, "a boolean");
+}
+
+/* Skips any JSON value, validating it, without recursion. */
+static void event_skip(event_decoder *d)
+{
+    char stack[EVENT_MAX_SKIP_DEPTH];
+    size_t depth = 0;
+    const char *s;
+    size_t n;
+    for (;;) {
+        event_ws(d);
+        switch (event_peek(d)) {
+        case '{':
+        case '[':
+            if (depth == EVENT_MAX_SKIP_DEPTH)
+                event_syntax(d, d->p, "nested deeper than %d levels", EVENT_MAX_SKIP_DEPTH);
+            stack[depth++] = *d->p++;
+            event_ws(d);
+            if (event_peek(d) == (stack[depth - 1] == '{' ? '}' : ']')) {
+                d->p++;
+                depth--;
+                break;
+            }
+            if (stack[depth - 1] == '{') {
+                if (event_peek(d) != '"') event_unexpected(d, "a string key");
+                event_string(d, &s, &n);
+                event_ws(d);
+                event_expect(d, ':', "':'");
+            }
+            continue; /* now at the first value */
+        case '"': event_string(d, &s, &n); break;
+        case 't': event_literal(d, "true", 4); break;
+        case 'f': event_literal(d, "false", 5); break;
+        case 'n': event_literal(d, "null", 4); break;
+        default: event_number(d, &s, &n); break;
+        }
+        /* After a value: close containers or move to the next member. */
+        for (;;) {
+            if (depth == 0) return;
+            event_ws(d);
+            char open = stack[depth - 1];
+            if (event_peek(d) == ',') {
+                d->p++;
+                if (open == '{') {
+                    event_ws(d);
+                    if (event_peek(d) != '"') event_unexpected(d, "a string key");
+                    event_string(d, &s, &n);
+                    event_ws(d);
+                    event_expect(d, ':', "':'");
+                }
+                break;
+            }
+            if (event_peek(d) != (open == '{' ? '}' : ']'))
+                event_unexpected(d, open == '{' ? "',' or '}'" : "',' or ']'");
+            d->p++;
+            depth--;
+        }
+    }
+}
+
+/* Object iteration: event_obj_first at '{' (false when empty), event_obj_key reads
+ * `"key":`, event_obj_next after a member (false at '}'). */
+static bool event_obj_first(event_decoder *d)
+{
+    event_ws(d);
+    if (event_peek(d) != '{') event_wrong_type(d, "an object");
+    d->p++;
+    event_ws(d);
+    if (event_peek(d) == '}') {
+        d->p++;
+        return false;
+    }
+    return true;
+}
+
+static void event_obj_key(event_decoder *d, const char **key, size_t *len)
+{
+    if (event_peek(d) != '"') event_unexpected(d, "a string key");
+    event_string(d, key, len);
+    event_ws(d);
+    event_expect(d, ':', "':'");
+    event_ws(d);
+}
+
+static bool event_obj_next(event_decoder *d)
+{
+    event_ws(d);
+    if (event_peek(d) == ',') {
+        d->p++;
+        event_ws(d);
+        return true;
+    }
+    event_expect(d, '}', "',' or '}'");
+    return false;
+}
+
+static bool event_arr_first(event_decoder *d)
+{
+    event_ws(d);
+    if (event_peek(d) != '[') event_wrong_type(d, "an array");
+    d->p++;
+    event_ws(d);
+    if (event_peek(d) == ']') {
+        d->p++;
+        return false;
+    }
+    return true;
+}
+
+static bool event_arr_next(event_decoder *d)
+{
+    event_ws(d);
+    if (event_peek(d) == ',') {
+        d->p++;
+        event_ws(d);
+        return true;
+    }
+    event_expect(d, ']', "',' or ']'");
+    return false;
+}
+
+static bool event_key_is(const char *key, size_t len, const char *lit)
+{
+    size_t n = strlen(lit);
+    return len == n && memcmp(key, lit, n) == 0;
+}
+
+static void event_string_value(event_decoder *d, ddb_str *out)
+{
+    if (event_peek(d) != '"') event_wrong_type(d, "a string");
+    event_string(d, &out->ptr, &out->len);
+}
+
+/* ---- attribute values ----------------------------------------------------------------- */
+
+static void *event_grow(event_decoder *d, void *items, size_t *cap, size_t size)
+{
+    size_t ncap = *cap ? *cap * 2 : 256;
+    void *p = realloc(items, ncap * size);
+    if (!p) event_nomem(d);
+    *cap = ncap;
+    return p;
+}
+
+static void event_push_value(event_decoder *d, const ddb_value *v)
+{
+    if (d->nvalues == d->cap_values)
+        d->values = event_grow(d, d->values, &d->cap_values, sizeof *d->values);
+    d->values[d->nvalues++] = *v;
+}
+
+static void event_push_member(event_decoder *d, const ddb_member *m)
+{
+    if (d->nmembers == d->cap_members)
+        d->members = event_grow(d, d->members, &d->cap_members, sizeof *d->members);
+    d->members[d->nmembers++] = *m;
+}
+
+/* Copies a finished container's children from the scratch stack into the arena. */
+static const void *event_commit(event_decoder *d, const void *items, size_t count, size_t size)
+{
+    if (count == 0) return NULL;
+    void *p = arena_alloc(d->arena, count * size);
+    if (!p) event_nomem(d);
+    memcpy(p, items, count * size);
+    return p;
+}
+
+static void event_value(event_decoder *d, ddb_value *out, int nesting);
+
+static void event_map(event_decoder *d, ddb_value *out, int nesting)
+{
+    size_t base = d->nmembers;
+    if (event_obj_first(d)) {
+        do {
+            ddb_member m = {0};
+            const char *name;
+            size_t len;
+            event_obj_key(d, &name, &len);
+            event_push_key(d, name, len);
+            event_value(d, &m.value, nesting);
+            event_pop(d);
+            m.name = name;
+            m.name_len = (uint32_t)len;
+            event_push_member(d, &m);
+        } while (event_obj_next(d));
+    }
+    size_t count = d->nmembers - base;
+    out->type = DDB_M;
+    out->len = (uint32_t)count;
+    out->ptr = event_commit(d, d->members + base, count, sizeof(ddb_member));
+    d->nmembers = base;
+}
+
+static void event_scalar(event_decoder *d, ddb_type type, ddb_value *out)
+{
+    const char *s;
+    size_t len;
+    if (event_peek(d) != '"') event_wrong_type(d, "a string");
+    const char *at = d->p;
+    event_string(d, &s, &len);
+    if (type == DDB_N) {
+        attr_number_check c = attr_check_number(s, len);
+        if (c == ATTR_NUMBER_SYNTAX)
+            event_fail(d, at, "\"%.40s\" is not a number", s);
+        if (c == ATTR_NUMBER_PRECISION)
+            event_fail(d, at, "\"%.60s\" has more than 38 significant digits", s);
+    } else if (type == DDB_B) {
+        if (!attr_base64_decode((char *)s, len, &len)) event_fail(d, at, "invalid base64");
+    }
+    out->type = (uint8_t)type;
+    out->len = (uint32_t)len;
+    out->ptr = s;
+}
+
+/* L, SS, NS, BS: elements go through the value stack. */
+static void event_array(event_decoder *d, ddb_type type, ddb_value *out, int nesting)
+{
+    size_t base = d->nvalues;
+    if (event_arr_first(d)) {
+        size_t i = 0;
+        do {
+            ddb_value v = {0};
+            event_push_index(d, i++);
+            if (type == DDB_L) event_value(d, &v, nesting);
+            else event_scalar(d, type == DDB_SS ? DDB_S : type == DDB_NS ? DDB_N : DDB_B, &v);
+            event_pop(d);
+            event_push_value(d, &v);
+        } while (event_arr_next(d));
+    }
+    size_t count = d->nvalues - base;
+    out->type = (uint8_t)type;
+    out->len = (uint32_t)count;
+    out->ptr = event_commit(d, d->values + base, count, sizeof(ddb_value));
+    d->nvalues = base;
+}
+
+static ddb_type event_tag(const char *k, size_t n)
+{
+    static const struct { const char *name; ddb_type type; } tags[] = {
+        {"S", DDB_S},   {"N", DDB_N},   {"B", DDB_B},   {"BOOL", DDB_BOOL}, {"NULL", DDB_NULL},
+        {"M", DDB_M},   {"L", DDB_L},   {"SS", DDB_SS}, {"NS", DDB_NS},     {"BS", DDB_BS},
+    };
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
+        if (event_key_is(k, n, tags[i].name)) return tags[i].type;
+    return DDB_NONE;
+}
+
+#define EVENT_TAGS "(S, N, B, BOOL, NULL, M, L, SS, NS, BS)"
+
+/* An AttributeValue: an object with exactly one type tag. */
+static void event_value(event_decoder *d, ddb_value *out, int nesting)
+{
+    const char *at = d->p;
+    if (!event_obj_first(d)) event_fail(d, at, "expected one type tag " EVENT_TAGS ", found none");
+    const char *tag;
+    size_t len;
+    event_obj_key(d, &tag, &len);
+    ddb_type type = event_tag(tag, len);
+    if (type == DDB_NONE)
+        event_fail(d, at, "expected one type tag " EVENT_TAGS ", found \"%.32s\"", tag);
+    event_push_key(d, tag, len);
+    memset(out, 0, sizeof *out);
+    switch (type) {
+    case DDB_S:
+    case DDB_N:
+    case DDB_B: event_scalar(d, type, out); break;
+    case DDB_BOOL:
+        out->type = DDB_BOOL;
+        out->boolean = event_bool(d);
+        break;
+    case DDB_NULL:
+        if (!event_bool(d)) event_fail(d, d->p - 5, "expected true, found false");
+        out->type = DDB_NULL;
+        break;
+    case DDB_M:
+    case DDB_L:
+        if (nesting == EVENT_MAX_NESTING)
+            event_fail(d, d->p, "nested deeper than %d levels", EVENT_MAX_NESTING);
+        if (type == DDB_M) event_map(d, out, nesting + 1);
+        else event_array(d, DDB_L, out, nesting + 1);
+        break;
+    default: event_array(d, type, out, nesting); break;
+    }
+    event_pop(d);
+    if (event_obj_next(d)) {
+        size_t tags = 2;
+        while (event_obj_key(d, &tag, &len), event_skip(d), event_obj_next(d)) tags++;
+        event_fail(d, at, "expected one type tag " EVENT_TAGS ", found %zu tags", tags);
+    }
+}
+
+/* Keys, NewImage, OldImage: a map of attribute name to AttributeValue. */
+static const ddb_value *event_image(event_decoder *d)
+{
+    ddb_value v;
+    event_map(d, &v, 0);
+    ddb_value *p = arena_alloc(d->arena, sizeof *p);
+    if (!p) event_nomem(d);
+    *p = v;
+    return p;
+}
+
+/* ---- record fields -------------------------------------------------------------------- */
+
+/* ApproximateCreationDateTime in ms: any JSON number (or a string holding one) of
+ * seconds, or of ms above 1e11, or of microseconds above 1e14 (FORMAT.md §3, §8.3). */
+static bool event_creation_ms(const char *s, size_t len, int64_t *out)
+{
+    const char *end = s + len;
+    bool neg = false;
+    uint64_t mant = 0;
+    int digits = 0;
+    long exp10 = 0;
+    if (s < end && (*s == '-' || *s == '+')) neg = *s++ == '-';
+    bool any = false, frac = false;
+    for (; s < end && ((*s >= '0' && *s <= '9') || (*s == '.' && !frac)); s++) {
+        if (*s == '.') { frac = true; continue; }
+        any = true;
+        if (digits == 0 && *s == '0') { if (frac) exp10--; continue; }
+        if (digits < 18) {
+            mant = mant * 10 + (uint64_t)(*s - '0');
+            digits++;
+            if (frac) exp10--;
+        } else if (!frac) {
+            exp10++;
+        }
+    }
+    if (!any) return false;
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        bool xneg = false;
+        long x = 0;
+        s++;
+        if (s < end && (*s == '-' || *s == '+')) xneg = *s++ == '-';
+        if (s == end) return false;
+        for (; s < end && *s >= '0' && *s <= '9'; s++)
+            if (x < 1000) x = x * 10 + (*s - '0');
+        exp10 += xneg ? -x : x;
+    }
+    if (s != end) return false;
+    long int_digits = mant ? digits + exp10 : 0; /* digits before the decimal point */
+    long shift = int_digits > 14 ? -3 : int_digits > 11 ? 0 : 3;
+    long e = exp10 + shift;
+    if (e > 18 || int_digits + shift > 18) return false;
+    for (; e > 0; e--) mant *= 10;
+    for (; e < 0 && mant; e++) mant /= 10;
+    *out = neg ? -(int64_t)mant : (int64_t)mant;
+    return true;
+}
+
+static void event_creation_time(event_decoder *d, ddb_record *rec)
+{
+    const char *s, *at = d->p;
+    size_t len;
+    char c = event_peek(d);
+    if (c == '"') event_string(d, &s, &len);
+    else if (c == '-' || (c >= '0' && c <= '9')) event_number(d, &s, &len);
+    else if (c == 'n') { event_literal(d, "null", 4); return; }
+    else event_wrong_type(d, "a number");
+    if (!event_creation_ms(s, len, &rec->creation_time_ms))
+        event_fail(d, at, "\"%.*s\" is not a time in seconds or milliseconds",
+                   (int)(len < 40 ? len : 40), s);
+    rec->has_creation_time = true;
+}
+
+static void event_size_bytes(event_decoder *d, ddb_record *rec)
+{
+    const char *s, *at = d->p;
+    size_t len;
+    char c = event_peek(d);
+    if (c != '-' && (c < '0' || c > '9')) event_wrong_type(d, "a number");
+    event_number(d, &s, &len);
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9' || v > (INT64_MAX - 9) / 10)
+            event_fail(d, at, "expected a non-negative integer, found %.*s",
+                       (int)(len < 40 ? len : 40), s);
+        v = v * 10 + (s[i] - '0');
+    }
+    rec->size_bytes = v;
+}
+
+static ddb_view_type event_view_type(event_decoder *d)
+{
+    static const char *const names[] = {"", "KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE",
+                                        "NEW_AND_OLD_IMAGES"};
+    ddb_str s;
+    const char *at = d->p;
+    event_string_value(d, &s);
+    for (int i = 1; i < 5; i++)
+        if (event_key_is(s.ptr, s.len, names[i])) return (ddb_view_type)i;
+    event_fail(d, at,
+               "expected \"KEYS_ONLY\", \"NEW_IMAGE\", \"OLD_IMAGE\" or "
+               "\"NEW_AND_OLD_IMAGES\", found \"%.40s\"",
+               s.ptr);
+}
+
+static void event_streamrecord(event_decoder *d, ddb_record *rec)
+{
+    if (!event_obj_first(d)) return;
+    do {
+        const char *k;
+        size_t n;
+        event_obj_key(d, &k, &n);
+        event_push_key(d, k, n);
+        if (event_key_is(k, n, "Keys")) rec->keys = event_image(d);
+        else if (event_key_is(k, n, "NewImage")) rec->new_image = event_image(d);
+        else if (event_key_is(k, n, "OldImage")) rec->old_image = event_image(d);
+        else if (event_key_is(k, n, "SequenceNumber")) event_string_value(d, &rec->sequence_number);
+        else if (event_key_is(k, n, "SizeBytes")) event_size_bytes(d, rec);
+        else if (event_key_is(k, n, "StreamViewType")) rec->view_type = event_view_type(d);
+        else if (event_key_is(k, n, "ApproximateCreationDateTime")) event_creation_time(d, rec);
+        else event_skip(d);
+        event_pop(d);
+    } while (event_obj_next(d));
+}
+
+/* userIdentity: a TTL delete is {"type":"Service","principalId":"dynamodb.amazonaws.com"}. */
+static bool event_ttl_identity(event_decoder *d)
+{
+    if (event_peek(d) == 'n') {
+        event_literal(d, "null", 4);
+        return false;
+    }
+    bool service = false, dynamodb = false;
+    if (!event_obj_first(d)) return false;
+    do {
+        const char *k;
+        size_t n;
+        event_obj_key(d, &k, &n);
+        bool is_type = event_key_is(k, n, "type");
+        bool is_principal = event_key_is(k, n, "principalId");
+        if ((is_type || is_principal) && event_peek(d) == '"') {
+            ddb_str s;
+            event_string_value(d, &s);
+            if (is_type) service = event_key_is(s.ptr, s.len, "Service");
+            else dynamodb = event_key_is(s.ptr, s.len, "dynamodb.amazonaws.com");
+        } else {
+            event_skip(d);
+        }
+    } while (event_obj_next(d));
+    return service && dynamodb;
+}
+
+/* Table name from a stream ARN (FORMAT.md §6):
+ * arn:PARTITION:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL; absent when not one. */
+static ddb_str event_table_from_arn(ddb_str arn)
+{
+    ddb_str none = {NULL, 0};
+    const char *s = arn.ptr, *end = arn.ptr + arn.len, *field[6];
+    if (!s || arn.len < 4 || memcmp(s, "arn:", 4) != 0) return none;
+    field[0] = s;
+    int nf = 1;
+    for (const char *p = s; p < end && nf < 6; p++)
+        if (*p == ':') field[nf++] = p + 1;
+    if (nf < 6) return none;
+    size_t plen = (size_t)(field[2] - field[1] - 1);
+    if (!(plen == 3 || (plen > 4 && memcmp(field[1], "aws-", 4) == 0)) ||
+        memcmp(field[1], "aws", 3) != 0)
+        return none;
+    if (field[3] - field[2] - 1 != 8 || memcmp(field[2], "dynamodb", 8) != 0) return none;
+    const char *res = field[5];
+    if (end - res < 6 || memcmp(res, "table/", 6) != 0) return none;
+    const char *name = res + 6, *slash = memchr(name, '/', (size_t)(end - name));
+    if (!slash) return none;
+    size_t nlen = (size_t)(slash - name);
+    if (nlen < 3 || nlen > 255) return none;
+    for (size_t i = 0; i < nlen; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return none;
+    }
+    if (end - slash < 9 || memcmp(slash, "/stream/", 8) != 0) return none;
+    return (ddb_str){name, nlen};
+}
+
+static ddb_record *event_new_record(event_decoder *d)
+{
+    if (d->nrecords == d->cap_records)
+        d->records = event_grow(d, d->records, &d->cap_records, sizeof *d->records);
+    ddb_record *rec = &d->records[d->nrecords];
+    memset(rec, 0, sizeof *rec);
+    rec->size = sizeof *rec;
+    rec->index = (uint32_t)d->nrecords;
+    rec->size_bytes = -1;
+    d->nrecords++;
+    return rec;
+}
+
+static void event_record(event_decoder *d)
+{
+    const char *at = d->p;
+    ddb_record *rec = event_new_record(d);
+    ddb_str name = {0}, source = {0};
+    const char *name_at = NULL, *source_at = NULL;
+    bool streamrecord = false, ttl_identity = false;
+    if (event_obj_first(d)) {
+        do {
+            const char *k;
+            size_t n;
+            event_obj_key(d, &k, &n);
+            event_push_key(d, k, n);
+            if (event_key_is(k, n, "eventName")) {
+                name_at = d->p;
+                event_string_value(d, &name);
+            } else if (event_key_is(k, n, "eventSource")) {
+                source_at = d->p;
+                event_string_value(d, &source);
+            } else if (event_key_is(k, n, "eventID")) {
+                event_string_value(d, &rec->event_id);
+            } else if (event_key_is(k, n, "eventVersion")) {
+                event_string_value(d, &rec->event_version);
+            } else if (event_key_is(k, n, "awsRegion")) {
+                event_string_value(d, &rec->region);
+            } else if (event_key_is(k, n, "eventSourceARN")) {
+                event_string_value(d, &rec->event_source_arn);
+            } else if (event_key_is(k, n, "userIdentity")) {
+                ttl_identity = event_ttl_identity(d);
+            } else if (event_key_is(k, n, "dynamodb")) {
+                event_streamrecord(d, rec);
+                streamrecord = true;
+            } else {
+                event_skip(d);
+            }
+            event_pop(d);
+        } while (event_obj_next(d));
+    }
+    if (!source.ptr) event_fail(d, at, "missing \"eventSource\"");
+    if (!event_key_is(source.ptr, source.len, "aws:dynamodb")) {
+        event_push_key(d, "eventSource", 11);
+        event_fail(d, source_at, "expected \"aws:dynamodb\", found \"%.40s\"", source.ptr);
+    }
+    if (!name.ptr) event_fail(d, at, "missing \"eventName\"");
+    if (event_key_is(name.ptr, name.len, "INSERT")) rec->event_name = DDB_INSERT;
+    else if (event_key_is(name.ptr, name.len, "MODIFY")) rec->event_name = DDB_MODIFY;
+    else if (event_key_is(name.ptr, name.len, "REMOVE")) rec->event_name = DDB_REMOVE;
+    else {
+        event_push_key(d, "eventName", 9);
+        event_fail(d, name_at, "expected \"INSERT\", \"MODIFY\" or \"REMOVE\", found \"%.40s\"",
+                   name.ptr);
+    }
+    if (!streamrecord) event_fail(d, at, "missing \"dynamodb\"");
+    rec->ttl_delete = ttl_identity && rec->event_name == DDB_REMOVE;
+    /* The name is a slice of the ARN: copy it so that it can be NUL-terminated. */
+    ddb_str table = event_table_from_arn(rec->event_source_arn);
+    if (table.ptr) {
+        char *copy = arena_alloc(d->arena, table.len + 1);
+        if (!copy) event_nomem(d);
+        memcpy(copy, table.ptr, table.len);
+        copy[table.len] = '\0';
+        rec->table = (ddb_str){copy, table.len};
+    }
+}
+
+static void event_records(event_decoder *d)
+{
+    if (!event_arr_first(d)) return;
+    size_t i = 0;
+    do {
+        event_push_index(d, i++);
+        event_record(d);
+        event_pop(d);
+    } while (event_arr_next(d));
+}
+
+/* The top level: {"Records":[...]} plus, for tumbling windows, window/state/... keys. */
+static void event_top(event_decoder *d, event_batch *out)
+{
+    static const char *const window_keys[] = {"window", "state", "shardId",
+                                              "isFinalInvokeForWindow",
+                                              "isWindowTerminatedEarly"};
+    bool records = false, looks_like_record = false, looks_like_invocation = false;
+    event_ws(d);
+    if (d->p >= d->end) event_syntax(d, d->p, "the event is empty");
+    if (event_peek(d) != '{') {
+        if (!event_found(d)) event_unexpected(d, "a JSON object");
+        event_fail(d, d->p, "expected a JSON object, found %s", event_found(d));
+    }
+    if (event_obj_first(d)) {
+        do {
+            const char *k;
+            size_t n;
+            event_obj_key(d, &k, &n);
+            if (event_key_is(k, n, "Records")) {
+                if (records) event_fail(d, k, "\"Records\" appears twice");
+                event_push_key(d, "Records", 7);
+                event_records(d);
+                event_pop(d);
+                records = true;
+                continue;
+            }
+            for (size_t i = 0; i < sizeof window_keys / sizeof window_keys[0]; i++)
+                if (event_key_is(k, n, window_keys[i])) out->tumbling_window = true;
+            if (event_key_is(k, n, "dynamodb") || event_key_is(k, n, "eventName"))
+                looks_like_record = true;
+            if (event_key_is(k, n, "requestContext") || event_key_is(k, n, "DDBStreamBatchInfo"))
+                looks_like_invocation = true;
+            event_skip(d);
+        } while (event_obj_next(d));
+    }
+    event_ws(d);
+    if (d->p < d->end) event_syntax(d, d->p, "unexpected data after the event");
+    if (!records)
+        event_fail(d, d->buf, "no \"Records\" array%s",
+                   looks_like_invocation
+                       ? " (this is an on-failure invocation record, not a stream event)"
+                   : looks_like_record
+                       ? " (this is a single stream record: wrap it as {\"Records\":[...]})"
+                       : "");
+}
+
+/* ---- public --------------------------------------------------------------------------- */
+
+event_decoder *event_decoder_new(void)
+{
+    event_decoder *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->arena = arena_new();
+    if (!d->arena) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void event_decoder_free(event_decoder *d)
+{
+    if (!d) return;
+    arena_free(d->arena);
+    free(d->members);
+    free(d->values);
+    free(d->records);
+    free(d);
+}
+
+bool event_decode(event_decoder *d, char *buf, size_t len, event_batch *out)
+{
+    arena_reset(d->arena);
+    d->buf = buf;
+    d->p = buf;
+    d->end = buf + len;
+    d->nmembers = d->nvalues = d->nrecords = 0;
+    d->depth = 0;
+    d->error[0] = '\0';
+    memset(out, 0, sizeof *out);
+    if (setjmp(d->fail)) return false;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) d->p += 3;
+    event_top(d, out);
+    out->records = d->records;
+    out->count = d->nrecords;
+    return true;
+}
+
+const char *event_error(const event_decoder *d) { return d->error; }
+
+size_t event_decoder_reserved(const event_decoder *d)
+{
+    return arena_reserved(d->arena) + d->cap_members * sizeof(ddb_member) +
+           d->cap_values * sizeof(ddb_value) + d->cap_records * sizeof(ddb_record);
+}
