@@ -4,9 +4,9 @@
 #define DDBHOST_RESPONSE_H
 
 #include <ddb/plugin.h>
-#include <stdio.h>
 
-/* Writes the response for the given SequenceNumbers as one line of JSON, with a newline. */
-void response_write(FILE *out, const ddb_str *failures, size_t n);
+/* The response naming the given SequenceNumbers, as one line of JSON without a newline.
+ * Owned by the caller: free(). NULL when out of memory. */
+char *response_json(const ddb_str *failures, size_t n, size_t *len);
 
 #endif

@@ -1,0 +1,15 @@
+/* process.h - one event in, its batch response out: the single path that both front
+ * doors (`--invoke` and the Lambda runtime loop) take. Decodes, routes, delivers, logs. */
+#ifndef DDBHOST_PROCESS_H
+#define DDBHOST_PROCESS_H
+
+#include "event.h"
+#include "router.h"
+
+/* Decodes buf[0..len) (buf[len] must be writable) and delivers its records through r.
+ * Returns false when the event cannot be decoded (err: the decoder's one line) or memory
+ * runs out; true otherwise, with *res filled, even when records failed. */
+bool process_event(router *r, event_decoder *d, char *buf, size_t len, router_result *res,
+                   char *err, size_t cap);
+
+#endif

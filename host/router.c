@@ -1,0 +1,272 @@
+/* router.c - joins a manifest to loaded plugins and delivers decoded records to them.
+ * Owns each handler instance (plugin, state, handle) and the per-batch failure marks; the
+ * manifest must outlive the router. Decides what fails and what is skipped under "stop" or
+ * "continue"; knows nothing of how the event arrived or how the response leaves. */
+#include "router.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "loader.h"
+#include "log.h"
+
+typedef struct router_handler {
+    loader_plugin plugin;
+    const manifest_handler *spec;
+    struct ddb_handle handle;
+    void *state;
+    bool initialised;
+    bool in_batch;          /* received a record of the current batch */
+    ddb_status batch_status; /* first failure in the current batch */
+} router_handler;
+
+typedef struct router_route {
+    const char *table;
+    size_t table_len;
+    router_handler *handlers;
+    size_t count;
+} router_route;
+
+struct router {
+    router_route *routes;
+    size_t count;
+    const router_route *wildcard;
+    manifest_on_failure on_failure;
+    unsigned char *failed; /* per record of the current batch */
+    size_t cap_failed;
+    ddb_str *failures;
+    size_t cap_failures;
+};
+
+static bool router_init_handler(router_handler *h, const char *route, char *err, size_t cap)
+{
+    char reason[512] = "";
+    h->handle.name = h->plugin.info->name;
+    h->handle.route = route;
+    if (!h->plugin.on_init) return true;
+    const char *json = h->spec->config
+                           ? json_object_to_json_string_ext(h->spec->config, JSON_C_TO_STRING_PLAIN)
+                           : "null";
+    ddb_init init = {
+        .size = sizeof init,
+        .host = api_table(),
+        .self = &h->handle,
+        .config = api_config(h->spec->config),
+        .config_json = json,
+        .plugin_path = h->plugin.path,
+        .route = route,
+        .error = reason,
+        .error_cap = sizeof reason,
+    };
+    ddb_status st = h->plugin.on_init(&init, &h->state);
+    if (st != DDB_OK) {
+        reason[sizeof reason - 1] = '\0';
+        snprintf(err, cap, "plugin \"%s\" (%s %s) failed to initialise: %s", h->plugin.path,
+                 h->plugin.info->name, h->plugin.info->version ? h->plugin.info->version : "",
+                 reason[0] ? reason : ddb_status_str(st));
+        return false;
+    }
+    h->initialised = true;
+    return true;
+}
+
+void router_free(router *r)
+{
+    if (!r) return;
+    for (size_t i = 0; i < r->count; i++) {
+        router_route *route = &r->routes[i];
+        for (size_t j = 0; j < route->count; j++) {
+            router_handler *h = &route->handlers[j];
+            if (h->initialised && h->plugin.on_fini) h->plugin.on_fini(h->state);
+            if (h->plugin.dl) loader_close(&h->plugin);
+        }
+        free(route->handlers);
+    }
+    free(r->routes);
+    free(r->failed);
+    free(r->failures);
+    free(r);
+}
+
+router *router_new(const manifest *m, char *err, size_t cap)
+{
+    router *r = calloc(1, sizeof *r);
+    if (!r || !(r->routes = calloc(m->count ? m->count : 1, sizeof *r->routes))) {
+        free(r);
+        snprintf(err, cap, "out of memory loading plugins");
+        return NULL;
+    }
+    r->on_failure = m->on_failure;
+    for (size_t i = 0; i < m->count; i++) {
+        const manifest_route *mr = &m->routes[i];
+        router_route *route = &r->routes[r->count++];
+        route->table = mr->table;
+        route->table_len = strlen(mr->table);
+        if (strcmp(mr->table, "*") == 0) r->wildcard = route;
+        route->handlers = calloc(mr->count, sizeof *route->handlers);
+        if (!route->handlers) {
+            snprintf(err, cap, "out of memory loading plugins");
+            router_free(r);
+            return NULL;
+        }
+        for (size_t j = 0; j < mr->count; j++) {
+            router_handler *h = &route->handlers[route->count++];
+            h->spec = &mr->handlers[j];
+            if (!loader_open(h->spec->plugin, &h->plugin, err, cap) ||
+                !router_init_handler(h, mr->table, err, cap)) {
+                router_free(r);
+                return NULL;
+            }
+        }
+    }
+    return r;
+}
+
+static const router_route *router_find(const router *r, ddb_str table)
+{
+    if (table.ptr) {
+        for (size_t i = 0; i < r->count; i++) {
+            const router_route *route = &r->routes[i];
+            if (route->table_len == table.len && memcmp(route->table, table.ptr, table.len) == 0)
+                return route;
+        }
+    }
+    return r->wildcard;
+}
+
+/* Whether h gets this record: the manifest lets the event through and h has a callback. */
+static loader_record_fn router_callback(const router_handler *h, const ddb_record *rec)
+{
+    if (!(h->spec->events & (1u << rec->event_name))) return NULL;
+    return h->plugin.on_record[rec->event_name];
+}
+
+static void router_log_failure(const ddb_record *rec, const router_handler *h, const char *what)
+{
+    log_warn("record %u (table %.*s, SequenceNumber %.*s) failed in plugin \"%s\": %s",
+             rec->index, (int)(rec->table.ptr ? rec->table.len : 8),
+             rec->table.ptr ? rec->table.ptr : "no table", (int)rec->sequence_number.len,
+             rec->sequence_number.ptr ? rec->sequence_number.ptr : "", h->handle.name, what);
+}
+
+/* Delivers one record to its handlers in order; returns whether any handler took it and
+ * marks it failed when one of them failed. */
+static bool router_record(router *r, const router_route *route, const ddb_record *rec,
+                          const ddb_batch *batch)
+{
+    bool taken = false;
+    for (size_t j = 0; j < route->count; j++) {
+        router_handler *h = &route->handlers[j];
+        loader_record_fn fn = router_callback(h, rec);
+        if (!fn) continue;
+        taken = true;
+        if (!h->in_batch) {
+            h->in_batch = true;
+            if (h->plugin.on_batch_begin) h->batch_status = h->plugin.on_batch_begin(batch, h->state);
+            if (h->batch_status != DDB_OK)
+                router_log_failure(rec, h, "on_batch_begin failed");
+        }
+        ddb_status st = h->batch_status != DDB_OK ? h->batch_status : fn(rec, h->state);
+        if (st == DDB_OK) continue;
+        if (h->batch_status == DDB_OK) {
+            h->batch_status = st;
+            router_log_failure(rec, h, ddb_status_str(st));
+        }
+        r->failed[rec->index] = 1;
+        if (r->on_failure == MANIFEST_STOP) break;
+    }
+    return taken;
+}
+
+/* on_batch_end for every handler that took records; a failure there fails every record
+ * that handler took. */
+static void router_end_batch(router *r, const event_batch *b, size_t attempted)
+{
+    ddb_batch batch = {sizeof batch, (uint32_t)b->count, DDB_OK};
+    for (size_t i = 0; i < r->count; i++) {
+        const router_route *route = &r->routes[i];
+        for (size_t j = 0; j < route->count; j++) {
+            router_handler *h = &route->handlers[j];
+            if (!h->in_batch) continue;
+            h->in_batch = false;
+            batch.status = h->batch_status;
+            ddb_status st = h->plugin.on_batch_end ? h->plugin.on_batch_end(&batch, h->state)
+                                                   : DDB_OK;
+            h->batch_status = DDB_OK;
+            if (st == DDB_OK) continue;
+            log_warn("plugin \"%s\" failed to end the batch: %s; its records are retried",
+                     h->handle.name, ddb_status_str(st));
+            for (size_t k = 0; k < attempted; k++) {
+                const ddb_record *rec = &b->records[k];
+                if (router_find(r, rec->table) == route && router_callback(h, rec))
+                    r->failed[k] = 1;
+            }
+        }
+    }
+}
+
+bool router_deliver(router *r, const event_batch *b, router_result *out, char *err, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    out->records = b->count;
+    if (b->count > r->cap_failed) {
+        unsigned char *f = realloc(r->failed, b->count);
+        ddb_str *s = realloc(r->failures, b->count * sizeof *s);
+        if (f) r->failed = f;
+        if (s) r->failures = s;
+        if (!f || !s) {
+            snprintf(err, cap, "out of memory delivering %zu records", b->count);
+            return false;
+        }
+        r->cap_failed = b->count;
+    }
+    if (b->count) memset(r->failed, 0, b->count);
+
+    ddb_batch batch = {sizeof batch, (uint32_t)b->count, DDB_OK};
+    size_t i = 0;
+    for (; i < b->count; i++) {
+        const ddb_record *rec = &b->records[i];
+        const router_route *route = router_find(r, rec->table);
+        if (!route || !router_record(r, route, rec, &batch)) {
+            out->skipped++;
+            continue;
+        }
+        out->delivered++;
+        if (r->failed[i] && r->on_failure == MANIFEST_STOP) {
+            i++;
+            break;
+        }
+    }
+    out->undelivered = b->count - i;
+    router_end_batch(r, b, i);
+
+    for (size_t k = 0; k < i; k++) {
+        if (!r->failed[k]) continue;
+        out->failed++;
+        if (r->on_failure == MANIFEST_STOP && out->nfailures) continue;
+        r->failures[out->nfailures++] = b->records[k].sequence_number;
+    }
+    out->failures = r->failures;
+    return true;
+}
+
+void router_describe(const router *r, FILE *out)
+{
+    for (size_t i = 0; i < r->count; i++) {
+        const router_route *route = &r->routes[i];
+        for (size_t j = 0; j < route->count; j++) {
+            const router_handler *h = &route->handlers[j];
+            char events[64] = "";
+            for (int e = DDB_INSERT; e <= DDB_REMOVE; e++) {
+                if (!(h->spec->events & (1u << e)) || !h->plugin.on_record[e]) continue;
+                if (events[0]) strcat(events, ", ");
+                strcat(events, ddb_event_name_str((ddb_event_name)e));
+            }
+            fprintf(out, "%s: %s %s (%s) on %s\n", route->table, h->plugin.info->name,
+                    h->plugin.info->version ? h->plugin.info->version : "", h->plugin.path,
+                    events[0] ? events : "no events");
+        }
+    }
+}
