@@ -1,0 +1,602 @@
+/* manifest.c - the manifest: JSON text in, validated routes and handlers out.
+ * Owns every manifest error message (one line naming the file and the key path) and the
+ * resolution of plugin paths against the manifest's directory. It checks that plugin files
+ * exist but never opens them: loading them is loader.c's job. */
+#include "manifest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ddb/plugin.h>
+
+#define MANIFEST_MAX_BYTES (16u << 20) /* far beyond any real manifest; json-c takes an int */
+#define MANIFEST_MAX_DEPTH 32          /* json-c's default; also bounds manifest_scan's recursion */
+#define MANIFEST_QUOTE_CAP 320         /* a quoted string in a message, including "..." */
+#define MANIFEST_AT_CAP 640            /* a key path such as tables.Orders[1].events[0] */
+
+typedef struct manifest_ctx {
+    const char *path; /* the manifest as the caller named it: messages, relative plugin paths */
+    char *err;
+    size_t cap;
+} manifest_ctx;
+
+/* ---- messages ------------------------------------------------------------------------- */
+
+/* Quotes s for a one-line message: JSON escapes for quotes, backslashes and control
+ * characters, and "..." after MANIFEST_QUOTE_CAP bytes (never inside a UTF-8 sequence). */
+static const char *manifest_quote(char buf[MANIFEST_QUOTE_CAP], const char *s)
+{
+    size_t n = 0;
+    buf[n++] = '"';
+    for (; *s && (n < MANIFEST_QUOTE_CAP - 16 || ((unsigned char)*s & 0xC0) == 0x80); s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            buf[n++] = '\\';
+            buf[n++] = (char)ch;
+        } else if (ch < 0x20 || ch == 0x7F) {
+            n += (size_t)snprintf(buf + n, 7, "\\u%04x", ch);
+        } else {
+            buf[n++] = (char)ch;
+        }
+    }
+    if (*s) {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+    buf[n++] = '"';
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Writes `manifest "PATH": AT: MESSAGE` into the caller's buffer and returns false. */
+static bool manifest_fail(const manifest_ctx *c, const char *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool manifest_fail(const manifest_ctx *c, const char *at, const char *fmt, ...)
+{
+    char q[MANIFEST_QUOTE_CAP], msg[1024];
+    va_list ap;
+    if (!c->err || c->cap == 0) return false;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    bool has_at = at && *at;
+    snprintf(c->err, c->cap, "manifest %s: %s%s%s", manifest_quote(q, c->path), has_at ? at : "",
+             has_at ? ": " : "", msg);
+    return false;
+}
+
+/* A syntax error at byte offset `at` of text: reported as 1-based line and column, the
+ * column counted in characters so that it matches what an editor shows. */
+static bool manifest_syntax(const manifest_ctx *c, const char *text, size_t at, const char *why)
+{
+    unsigned long line = 1, col = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (text[i] == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+            col++;
+        }
+    }
+    return manifest_fail(c, NULL, "invalid JSON at line %lu, column %lu: %s", line, col, why);
+}
+
+static const char *manifest_kind(json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_null: return "null";
+    case json_type_boolean: return "a boolean";
+    case json_type_double:
+    case json_type_int: return "a number";
+    case json_type_string: return "a string";
+    case json_type_array: return json_object_array_length(v) ? "an array" : "an empty array";
+    case json_type_object: return json_object_object_length(v) ? "an object" : "an empty object";
+    }
+    return "an unknown value";
+}
+
+/* The key path of a member (index < 0) or an element: `parent.key`, `parent["odd key"]`
+ * for keys that are not plain words, or `parent[index]`. */
+static const char *manifest_at(char out[MANIFEST_AT_CAP], const char *parent, const char *key,
+                               long index)
+{
+    char q[MANIFEST_QUOTE_CAP];
+    if (!key) {
+        snprintf(out, MANIFEST_AT_CAP, "%s[%ld]", parent, index);
+        return out;
+    }
+    bool plain = *key != '\0';
+    for (const char *k = key; *k && plain; k++)
+        plain = (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
+                *k == '_' || *k == '-' || *k == '*';
+    if (plain)
+        snprintf(out, MANIFEST_AT_CAP, "%s%s%s", parent, *parent ? "." : "", key);
+    else
+        snprintf(out, MANIFEST_AT_CAP, "%s[%s]", parent, manifest_quote(q, key));
+    return out;
+}
+
+/* ---- JSON text ------------------------------------------------------------------------ */
+
+/* Parses text (BOM-free, NUL-terminated, len bytes) strictly. *root may be NULL for "null". */
+static bool manifest_json(const manifest_ctx *c, const char *text, size_t len, json_object **root)
+{
+    json_tokener *tok = json_tokener_new_ex(MANIFEST_MAX_DEPTH);
+    if (!tok) return manifest_fail(c, NULL, "out of memory");
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    /* Passing the terminating NUL tells json-c the input ends there. */
+    *root = json_tokener_parse_ex(tok, text, (int)len + 1);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (jerr == json_tokener_success) return true;
+    return manifest_syntax(c, text, end < len ? end : len, json_tokener_error_desc(jerr));
+}
+
+/* json-c keeps only the last of two equal keys, silently. The scan walks the text that json-c
+ * accepted and reports the first key that appears twice in one object, wherever it is. */
+typedef struct manifest_scan {
+    const manifest_ctx *c;
+    const char *text; /* NUL-terminated, already valid JSON */
+    const char *p;
+    json_tokener *tok; /* unescapes keys that contain escapes */
+} manifest_scan;
+
+static void manifest_scan_ws(manifest_scan *s)
+{
+    while (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r') s->p++;
+}
+
+static void manifest_scan_string(manifest_scan *s)
+{
+    char quote = *s->p++;
+    while (*s->p && *s->p != quote) s->p += *s->p == '\\' && s->p[1] ? 2 : 1;
+    if (*s->p) s->p++;
+}
+
+/* The key spanning [start, s->p) as json-c stores it (a C string), or NULL without memory. */
+static char *manifest_scan_key(manifest_scan *s, const char *start)
+{
+    size_t span = (size_t)(s->p - start);
+    if (span < 2) return strdup(""); /* cannot happen in valid JSON */
+    if (!memchr(start, '\\', span)) return strndup(start + 1, span - 2);
+    json_tokener_reset(s->tok);
+    json_object *str = json_tokener_parse_ex(s->tok, start, (int)span);
+    char *key = str ? strdup(json_object_get_string(str)) : NULL;
+    json_object_put(str);
+    return key;
+}
+
+static bool manifest_scan_value(manifest_scan *s, const char *at);
+
+static bool manifest_scan_duplicate(manifest_scan *s, const char *at, const char *key,
+                                    size_t first, size_t again)
+{
+    unsigned long l1 = 1, c1 = 1, l2 = 1, c2 = 1;
+    for (size_t i = 0; i < again; i++) {
+        bool nl = s->text[i] == '\n', ch = ((unsigned char)s->text[i] & 0xC0) != 0x80;
+        if (i < first) {
+            l1 += nl;
+            c1 = nl ? 1 : c1 + ch;
+        }
+        l2 += nl;
+        c2 = nl ? 1 : c2 + ch;
+    }
+    char q[MANIFEST_QUOTE_CAP];
+    return manifest_fail(s->c, at, "duplicate key %s at line %lu, column %lu (first at line %lu, "
+                         "column %lu): each key may appear only once",
+                         manifest_quote(q, key), l2, c2, l1, c1);
+}
+
+static bool manifest_scan_object(manifest_scan *s, const char *at)
+{
+    json_object *seen = json_object_new_object(); /* key -> offset of its first appearance */
+    bool ok = seen != NULL || manifest_fail(s->c, NULL, "out of memory");
+    s->p++;
+    manifest_scan_ws(s);
+    while (ok && *s->p && *s->p != '}') {
+        const char *start = s->p;
+        if (*start != '"') {
+            ok = manifest_syntax(s->c, s->text, (size_t)(start - s->text),
+                                 "object keys must be in double quotes");
+            break;
+        }
+        manifest_scan_string(s);
+        char *key = manifest_scan_key(s, start);
+        json_object *first;
+        if (!key) {
+            ok = manifest_fail(s->c, NULL, "out of memory");
+        } else if (json_object_object_get_ex(seen, key, &first)) {
+            ok = manifest_scan_duplicate(s, at, key, (size_t)json_object_get_int64(first),
+                                         (size_t)(start - s->text));
+        } else {
+            json_object_object_add(seen, key, json_object_new_int64(start - s->text));
+            char child[MANIFEST_AT_CAP];
+            manifest_scan_ws(s);
+            if (*s->p == ':') s->p++;
+            ok = manifest_scan_value(s, manifest_at(child, at, key, -1));
+            manifest_scan_ws(s);
+            if (*s->p == ',') s->p++;
+            manifest_scan_ws(s);
+        }
+        free(key);
+    }
+    if (*s->p == '}') s->p++;
+    json_object_put(seen);
+    return ok;
+}
+
+static bool manifest_scan_value(manifest_scan *s, const char *at)
+{
+    char child[MANIFEST_AT_CAP];
+    bool ok = true;
+    manifest_scan_ws(s);
+    switch (*s->p) {
+    case '{': return manifest_scan_object(s, at);
+    case '"': manifest_scan_string(s); return true;
+    case '[':
+        s->p++;
+        manifest_scan_ws(s);
+        for (long i = 0; ok && *s->p && *s->p != ']'; i++) {
+            ok = manifest_scan_value(s, manifest_at(child, at, NULL, i));
+            manifest_scan_ws(s);
+            if (*s->p == ',') s->p++;
+            manifest_scan_ws(s);
+        }
+        if (*s->p == ']') s->p++;
+        return ok;
+    default: /* number, true, false, null */
+        while (*s->p && !strchr(",]} \t\r\n", *s->p)) s->p++;
+        return true;
+    }
+}
+
+static bool manifest_unique_keys(const manifest_ctx *c, const char *text)
+{
+    manifest_scan s = {c, text, text, json_tokener_new_ex(MANIFEST_MAX_DEPTH)};
+    if (!s.tok) return manifest_fail(c, NULL, "out of memory");
+    bool ok = manifest_scan_value(&s, "");
+    json_tokener_free(s.tok);
+    return ok;
+}
+
+/* ---- validation ----------------------------------------------------------------------- */
+
+static char *manifest_concat(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    char *s = malloc(alen + blen + 1);
+    if (!s) return NULL;
+    memcpy(s, a, alen);
+    memcpy(s + alen, b, blen + 1);
+    return s;
+}
+
+/* A plugin path relative to the manifest's directory. The result always contains a '/', so
+ * that dlopen takes it as a path rather than searching the library path. */
+static char *manifest_resolve(const char *manifest_path, const char *plugin)
+{
+    const char *slash = strrchr(manifest_path, '/');
+    if (plugin[0] == '/') return strdup(plugin);
+    if (!slash) return strchr(plugin, '/') ? strdup(plugin) : manifest_concat("./", 2, plugin);
+    while (strncmp(plugin, "./", 2) == 0) plugin += 2;
+    return manifest_concat(manifest_path, (size_t)(slash - manifest_path) + 1, plugin);
+}
+
+static bool manifest_plugin(const manifest_ctx *c, const char *handler_at, json_object *v,
+                            char **out)
+{
+    char at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    manifest_at(at, handler_at, "plugin", -1);
+    if (!json_object_is_type(v, json_type_string))
+        return manifest_fail(c, at, "expected a string (the path of the handler's .so file), "
+                             "found %s", manifest_kind(v));
+    const char *given = json_object_get_string(v);
+    if (!*given) return manifest_fail(c, at, "expected the path of the handler's .so file, "
+                                      "found an empty string");
+    if (strlen(given) != (size_t)json_object_get_string_len(v))
+        return manifest_fail(c, at, "the path %s contains a NUL character",
+                             manifest_quote(q, given));
+    char *path = manifest_resolve(c->path, given);
+    if (!path) return manifest_fail(c, NULL, "out of memory");
+    struct stat st;
+    bool ok = false;
+    int e = stat(path, &st) != 0 ? errno : 0;
+    if (e == ENOENT)
+        manifest_fail(c, at, "no such file %s%s", manifest_quote(q, path),
+                      given[0] == '/' ? ""
+                      : " (hint: a relative plugin path starts from the manifest's directory)");
+    else if (e)
+        manifest_fail(c, at, "cannot access %s: %s", manifest_quote(q, path), strerror(e));
+    else if (!S_ISREG(st.st_mode))
+        manifest_fail(c, at, "%s is not a regular file", manifest_quote(q, path));
+    else
+        ok = true;
+    if (ok) *out = path;
+    else free(path);
+    return ok;
+}
+
+static bool manifest_events(const manifest_ctx *c, const char *handler_at, json_object *v,
+                            unsigned *out)
+{
+    char at[MANIFEST_AT_CAP], elem_at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    manifest_at(at, handler_at, "events", -1);
+    if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0)
+        return manifest_fail(c, at, "expected a non-empty array of \"INSERT\", \"MODIFY\" or "
+                             "\"REMOVE\", found %s", manifest_kind(v));
+    unsigned mask = 0;
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        const char *name =
+            json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+        unsigned bit = 0;
+        bool upper_would_do = false;
+        for (int k = DDB_INSERT; name && k <= DDB_REMOVE; k++) {
+            if (strcmp(name, ddb_event_name_str((ddb_event_name)k)) == 0) bit = 1u << k;
+            upper_would_do |= strcasecmp(name, ddb_event_name_str((ddb_event_name)k)) == 0;
+        }
+        manifest_at(elem_at, at, NULL, (long)i);
+        if (!bit)
+            return manifest_fail(c, elem_at,
+                                 "expected \"INSERT\", \"MODIFY\" or \"REMOVE\", found %s%s",
+                                 name ? manifest_quote(q, name) : manifest_kind(e),
+                                 upper_would_do ? " (event names are upper case)" : "");
+        if (mask & bit)
+            return manifest_fail(c, elem_at, "%s is listed twice", manifest_quote(q, name));
+        mask |= bit;
+    }
+    *out = mask;
+    return true;
+}
+
+static bool manifest_handler_build(const manifest_ctx *c, const char *at, json_object *v,
+                                   manifest_handler *h)
+{
+    char q[MANIFEST_QUOTE_CAP];
+    json_object *plugin, *events, *config;
+    if (!json_object_is_type(v, json_type_object))
+        return manifest_fail(c, at, "expected a handler object ({\"plugin\": ...}), found %s",
+                             manifest_kind(v));
+    for (struct json_object_iterator it = json_object_iter_begin(v), end = json_object_iter_end(v);
+         !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        const char *key = json_object_iter_peek_name(&it);
+        if (strcmp(key, "plugin") != 0 && strcmp(key, "config") != 0 && strcmp(key, "events") != 0)
+            return manifest_fail(c, at, "unknown key %s (expected \"plugin\", \"config\" or "
+                                 "\"events\")", manifest_quote(q, key));
+    }
+    if (!json_object_object_get_ex(v, "plugin", &plugin))
+        return manifest_fail(c, at, "missing key \"plugin\" (the path of the handler's .so file)");
+    if (!manifest_plugin(c, at, plugin, &h->plugin)) return false;
+    h->events = MANIFEST_ALL_EVENTS;
+    if (json_object_object_get_ex(v, "events", &events) &&
+        !manifest_events(c, at, events, &h->events))
+        return false;
+    if (json_object_object_get_ex(v, "config", &config)) h->config = json_object_get(config);
+    return true;
+}
+
+static bool manifest_table_name_ok(const char *name)
+{
+    size_t len = strlen(name);
+    if (strcmp(name, "*") == 0) return true;
+    if (len < 3 || len > 255) return false;
+    return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
+}
+
+/* Fills r, which the caller has zeroed and counts already, so that manifest_free releases
+ * whatever was built before a failure. */
+static bool manifest_route_build(const manifest_ctx *c, const char *table, json_object *v,
+                                 manifest_route *r)
+{
+    char at[MANIFEST_AT_CAP], elem_at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    if (!manifest_table_name_ok(table))
+        return manifest_fail(c, "tables", "invalid table name %s (expected \"*\" or a DynamoDB "
+                             "table name: 3 to 255 characters among a-z A-Z 0-9 _ - .)",
+                             manifest_quote(q, table));
+    manifest_at(at, "tables", table, -1);
+    bool list = json_object_is_type(v, json_type_array);
+    if (!list && !json_object_is_type(v, json_type_object))
+        return manifest_fail(c, at, "expected a handler object or an array of them, found %s",
+                             manifest_kind(v));
+    size_t n = list ? json_object_array_length(v) : 1;
+    if (n == 0) return manifest_fail(c, at, "expected at least one handler, found an empty array");
+    r->table = strdup(table);
+    r->handlers = calloc(n, sizeof *r->handlers);
+    if (!r->table || !r->handlers) return manifest_fail(c, NULL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        r->count++;
+        if (!manifest_handler_build(c, list ? manifest_at(elem_at, at, NULL, (long)i) : at,
+                                    list ? json_object_array_get_idx(v, i) : v, &r->handlers[i]))
+            return false;
+    }
+    return true;
+}
+
+static bool manifest_build(const manifest_ctx *c, json_object *root, manifest *m)
+{
+    char q[MANIFEST_QUOTE_CAP];
+    json_object *tables = NULL, *on_failure = NULL;
+    if (!json_object_is_type(root, json_type_object))
+        return manifest_fail(c, NULL, "expected an object at the top level, found %s",
+                             manifest_kind(root));
+    for (struct json_object_iterator it = json_object_iter_begin(root),
+                                     end = json_object_iter_end(root);
+         !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        const char *key = json_object_iter_peek_name(&it);
+        if (strcmp(key, "tables") != 0 && strcmp(key, "on_failure") != 0)
+            return manifest_fail(c, NULL, "unknown key %s (expected \"tables\" or \"on_failure\")",
+                                 manifest_quote(q, key));
+    }
+    if (json_object_object_get_ex(root, "on_failure", &on_failure)) {
+        const char *s = json_object_is_type(on_failure, json_type_string)
+                            ? json_object_get_string(on_failure) : NULL;
+        if (s && strcmp(s, "stop") == 0) m->on_failure = MANIFEST_STOP;
+        else if (s && strcmp(s, "continue") == 0) m->on_failure = MANIFEST_CONTINUE;
+        else return manifest_fail(c, "on_failure", "expected \"stop\" or \"continue\", found %s",
+                                  s ? manifest_quote(q, s) : manifest_kind(on_failure));
+    }
+    if (!json_object_object_get_ex(root, "tables", &tables))
+        return manifest_fail(c, NULL, "missing key \"tables\" (it maps table names to handlers)");
+    if (!json_object_is_type(tables, json_type_object))
+        return manifest_fail(c, "tables", "expected an object mapping table names to handlers, "
+                             "found %s", manifest_kind(tables));
+    size_t n = (size_t)json_object_object_length(tables);
+    if (n == 0)
+        return manifest_fail(c, "tables", "expected at least one table, found an empty object");
+    m->routes = calloc(n, sizeof *m->routes);
+    if (!m->routes) return manifest_fail(c, NULL, "out of memory");
+    for (struct json_object_iterator it = json_object_iter_begin(tables),
+                                     end = json_object_iter_end(tables);
+         !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        manifest_route *r = &m->routes[m->count++];
+        if (!manifest_route_build(c, json_object_iter_peek_name(&it),
+                                  json_object_iter_peek_value(&it), r))
+            return false;
+    }
+    return true;
+}
+
+/* ---- entry points --------------------------------------------------------------------- */
+
+bool manifest_parse(const char *text, size_t len, const char *path, manifest *out, char *err,
+                    size_t cap)
+{
+    manifest_ctx c = {path ? path : "-", err, cap};
+    if (!text) text = "", len = 0;
+    if (len > MANIFEST_MAX_BYTES)
+        return manifest_fail(&c, NULL, "too large (%zu bytes; the limit is %u MiB)", len,
+                             MANIFEST_MAX_BYTES >> 20);
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* editors on Windows add a BOM */
+        text += 3;
+        len -= 3;
+    }
+    const char *nul = memchr(text, '\0', len);
+    if (nul) return manifest_syntax(&c, text, (size_t)(nul - text), "unexpected NUL byte");
+    char *buf = strndup(text, len); /* json-c needs the terminating NUL */
+    if (!buf) return manifest_fail(&c, NULL, "out of memory");
+
+    manifest m = {0};
+    json_object *root = NULL;
+    bool ok = manifest_json(&c, buf, len, &root) && manifest_unique_keys(&c, buf) &&
+              manifest_build(&c, root, &m);
+    if (ok && !(m.path = strdup(c.path))) ok = manifest_fail(&c, NULL, "out of memory");
+    json_object_put(root); /* configs we kept hold their own reference */
+    free(buf);
+    if (!ok) {
+        manifest_free(&m);
+        return false;
+    }
+    *out = m;
+    return true;
+}
+
+/* Reads the whole file, or one byte more than manifest_parse accepts; returns 0 or errno. */
+static int manifest_read(const char *path, char **text, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    struct stat st;
+    int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+    size_t cap = 4096, n = 0;
+    char *buf = e ? NULL : malloc(cap);
+    if (!e && !buf) e = ENOMEM;
+    while (!e && n <= MANIFEST_MAX_BYTES) {
+        if (n == cap) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                e = ENOMEM;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got == 0) break;
+        if (got > 0) n += (size_t)got;
+        else if (errno != EINTR) e = errno;
+    }
+    close(fd);
+    if (e) {
+        free(buf);
+        return e;
+    }
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+bool manifest_load(const char *path, manifest *out, char *err, size_t cap)
+{
+    char q[MANIFEST_QUOTE_CAP], *text;
+    size_t len;
+    int e = manifest_read(path, &text, &len);
+    if (e) {
+        if (err && cap)
+            snprintf(err, cap, "cannot read manifest %s: %s", manifest_quote(q, path), strerror(e));
+        return false;
+    }
+    bool ok = manifest_parse(text, len, path, out, err, cap);
+    free(text);
+    return ok;
+}
+
+bool manifest_single(const char *plugin, manifest *out, char *err, size_t cap)
+{
+    char q[MANIFEST_QUOTE_CAP];
+    struct stat st;
+    int e = stat(plugin, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+    if (e || !S_ISREG(st.st_mode)) {
+        if (err && cap)
+            snprintf(err, cap, "cannot open plugin %s: %s", manifest_quote(q, plugin),
+                     e ? strerror(e) : "not a regular file");
+        return false;
+    }
+    manifest m = {0};
+    m.path = strdup(plugin);
+    m.routes = calloc(1, sizeof *m.routes);
+    if (m.routes) {
+        m.count = 1;
+        m.routes[0].table = strdup("*");
+        m.routes[0].handlers = calloc(1, sizeof *m.routes[0].handlers);
+    }
+    if (m.routes && m.routes[0].handlers) {
+        m.routes[0].count = 1;
+        m.routes[0].handlers[0].plugin = strdup(plugin);
+        m.routes[0].handlers[0].events = MANIFEST_ALL_EVENTS;
+    }
+    if (!m.path || !m.routes || !m.routes[0].table || !m.routes[0].handlers ||
+        !m.routes[0].handlers[0].plugin) {
+        manifest_free(&m);
+        if (err && cap)
+            snprintf(err, cap, "cannot open plugin %s: out of memory", manifest_quote(q, plugin));
+        return false;
+    }
+    *out = m;
+    return true;
+}
+
+void manifest_free(manifest *m)
+{
+    if (!m) return;
+    for (size_t i = 0; i < m->count; i++) {
+        manifest_route *r = &m->routes[i];
+        for (size_t j = 0; j < r->count; j++) {
+            free(r->handlers[j].plugin);
+            json_object_put(r->handlers[j].config);
+        }
+        free(r->handlers);
+        free(r->table);
+    }
+    free(m->routes);
+    free(m->path);
+    *m = (manifest){0};
+}
