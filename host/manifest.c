@@ -110,7 +110,9 @@ static const char *manifest_at(char out[MANIFEST_AT_CAP], const char *parent, co
 {
     char q[MANIFEST_QUOTE_CAP];
     if (!key) {
-        snprintf(out, MANIFEST_AT_CAP, "%s[%ld]", parent, index);
+        /* A path longer than the buffer is cut, which is fine in a message. */
+        int n = snprintf(out, MANIFEST_AT_CAP, "%.*s", MANIFEST_AT_CAP - 24, parent);
+        snprintf(out + n, MANIFEST_AT_CAP - (size_t)n, "[%ld]", index);
         return out;
     }
     bool plain = *key != '\0';
@@ -536,8 +538,8 @@ static int manifest_read(const char *path, char **text, size_t *len)
 
 bool manifest_load(const char *path, manifest *out, char *err, size_t cap)
 {
-    char q[MANIFEST_QUOTE_CAP], *text;
-    size_t len;
+    char q[MANIFEST_QUOTE_CAP], *text = NULL;
+    size_t len = 0;
     int e = manifest_read(path, &text, &len);
     if (e) {
         if (err && cap)
