@@ -29,7 +29,7 @@
 #define NO_FAILURES "{\"batchItemFailures\":[]}\n"
 #define TRY_HELP "Try 'ddbhost --help'.\n"
 
-static char cli_tmp[4096]; /* a fresh directory for the manifests of this run */
+static char cli_tmp[1024]; /* a fresh directory for the manifests of this run */
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
