@@ -1,0 +1,81 @@
+/* api.c - the host service table that every plugin receives in on_init: logging attributed
+ * to the handler and typed lookups in its manifest "config" object (a json-c object).
+ * Holds no state of its own; it must never let a plugin's bad argument crash the host. */
+#include "api.h"
+
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "log.h"
+
+static void api_log(const ddb_handle *self, ddb_log_level level, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    if (!fmt) return;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    /* The logger writes one line per message: a plugin's newlines must not forge others. */
+    for (char *c = text; *c; c++)
+        if (*c == '\n' || *c == '\r') *c = ' ';
+    if ((unsigned)level > DDB_LOG_DEBUG) level = DDB_LOG_DEBUG;
+    log_msg(level, "%s: %s", self && self->name ? self->name : "plugin", text);
+}
+
+/* Looks up member key of cfg: false when cfg is not an object or has no such member. A
+ * member that is JSON null is present, with *val NULL (json-c's null), so of no type. */
+static bool api_member(const ddb_config *cfg, const char *key, struct json_object **val)
+{
+    struct json_object *obj = (struct json_object *)cfg;
+    *val = NULL;
+    if (!obj || !key || !json_object_is_type(obj, json_type_object)) return false;
+    return json_object_object_get_ex(obj, key, val);
+}
+
+static const char *api_config_string(const ddb_config *cfg, const char *key)
+{
+    struct json_object *v;
+    api_member(cfg, key, &v);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static ddb_status api_config_int64(const ddb_config *cfg, const char *key, int64_t *out)
+{
+    struct json_object *v;
+    int64_t n;
+    if (!out || !key) return DDB_ERR_INVALID;
+    if (!api_member(cfg, key, &v)) return DDB_ERR_NOT_FOUND;
+    if (!v || !json_object_is_type(v, json_type_int)) return DDB_ERR_TYPE;
+    /* json-c keeps integers above INT64_MAX as uint64 and clamps int64 reads to INT64_MAX.
+     * (Below INT64_MIN it clamps while parsing, which no reader can tell apart.) */
+    n = json_object_get_int64(v);
+    if (n == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX) return DDB_ERR_RANGE;
+    *out = n;
+    return DDB_OK;
+}
+
+static ddb_status api_config_bool(const ddb_config *cfg, const char *key, bool *out)
+{
+    struct json_object *v;
+    if (!out || !key) return DDB_ERR_INVALID;
+    if (!api_member(cfg, key, &v)) return DDB_ERR_NOT_FOUND;
+    if (!v || !json_object_is_type(v, json_type_boolean)) return DDB_ERR_TYPE;
+    *out = json_object_get_boolean(v) != 0;
+    return DDB_OK;
+}
+
+const ddb_host_api *api_table(void)
+{
+    static const ddb_host_api table = {
+        .size = sizeof(ddb_host_api),
+        .abi_major = DDB_ABI_MAJOR,
+        .abi_minor = DDB_ABI_MINOR,
+        .log = api_log,
+        .config_string = api_config_string,
+        .config_int64 = api_config_int64,
+        .config_bool = api_config_bool,
+    };
+    return &table;
+}

@@ -1,0 +1,169 @@
+/* loader.c - opens one plugin with dlopen and decides whether the host may use it.
+ * Owns the validation order of the ABI contract (descriptor, size, magic, versions, name,
+ * callbacks) and its refusal messages. Calls no plugin function: on_init is the router's. */
+#include "loader.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The fields every ABI version starts with: size, magic, abi_major, abi_minor. */
+#define LOADER_FROZEN_PREFIX (2 * sizeof(uint32_t) + 2 * sizeof(uint16_t))
+/* What ABI major 1 needs: everything up to and including the version string. */
+#define LOADER_MAJOR1_SIZE (offsetof(ddb_plugin_descriptor, version) + sizeof(const char *))
+
+#define LOADER_HINT_MACRO "(hint: declare the plugin with the DDB_PLUGIN macro from plugin.h)"
+
+/* The size of the object behind a data symbol as the plugin's symbol table records it,
+ * or 0 when unknown, so that a descriptor claiming more bytes than it has is not over-read. */
+static size_t loader_symbol_size(const void *addr)
+{
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym) return 0;
+    return (size_t)sym->st_size;
+}
+
+/* dlerror() usually starts with the path given to dlopen; drop it, the message names the
+ * plugin already. Another file's name (a missing dependency) is kept. */
+static const char *loader_dl_reason(const char *reason, const char *opened)
+{
+    size_t n = strlen(opened);
+    if (!reason) return "unknown error";
+    if (strncmp(reason, opened, n) == 0 && strncmp(reason + n, ": ", 2) == 0) return reason + n + 2;
+    return reason;
+}
+
+/* dlsym hands out a data pointer; POSIX guarantees that functions survive the trip, but
+ * ISO C has no conversion between the two, hence the copy. */
+static void loader_sym(void *dl, const char *name, void *fn, size_t fn_size)
+{
+    void *p = dlsym(dl, name);
+    memset(fn, 0, fn_size);
+    if (p) memcpy(fn, &p, fn_size < sizeof p ? fn_size : sizeof p);
+}
+#define LOADER_SYM(dl, name, fn) loader_sym((dl), (name), &(fn), sizeof(fn))
+
+/* Checks the descriptor at d (size readable bytes, 0 = unknown) and writes the refusal
+ * into err; true when the descriptor is acceptable. */
+static bool loader_check_descriptor(const char *path, const ddb_plugin_descriptor *d,
+                                    size_t readable, char *err, size_t cap)
+{
+    size_t size = readable != 0 && readable < sizeof d->size ? readable : d->size;
+    if (readable != 0 && size > readable) size = readable;
+    if (size < LOADER_FROZEN_PREFIX) {
+        snprintf(err, cap, "plugin \"%s\" has a descriptor of %zu bytes, too short to hold its "
+                 "ABI version " LOADER_HINT_MACRO, path, size);
+        return false;
+    }
+    if (d->magic != DDB_PLUGIN_MAGIC) {
+        snprintf(err, cap, "plugin \"%s\" is not a ddbhost plugin: descriptor magic is 0x%08x, "
+                 "expected 0x%08x " LOADER_HINT_MACRO, path, (unsigned)d->magic,
+                 (unsigned)DDB_PLUGIN_MAGIC);
+        return false;
+    }
+    if (d->abi_major != DDB_ABI_MAJOR || d->abi_minor > DDB_ABI_MINOR) {
+        snprintf(err, cap, "plugin \"%s\" was built for plugin ABI %u.%u, this host supports "
+                 "%u.%u (hint: rebuild the plugin against this host's plugin.h, or upgrade the "
+                 "host)", path, (unsigned)d->abi_major, (unsigned)d->abi_minor,
+                 (unsigned)DDB_ABI_MAJOR, (unsigned)DDB_ABI_MINOR);
+        return false;
+    }
+    if (size < LOADER_MAJOR1_SIZE) {
+        snprintf(err, cap, "plugin \"%s\" has a descriptor of %zu bytes, plugin ABI %u.%u needs "
+                 "at least %zu (hint: rebuild the plugin against this host's plugin.h)", path,
+                 size, (unsigned)d->abi_major, (unsigned)d->abi_minor, LOADER_MAJOR1_SIZE);
+        return false;
+    }
+    if (!d->name || !d->name[0]) {
+        snprintf(err, cap, "plugin \"%s\" has an empty name (hint: give DDB_PLUGIN a non-empty "
+                 "name)", path);
+        return false;
+    }
+    return true;
+}
+
+/* Reads what the host needs into a copy it owns: the plugin's own bytes are never read past
+ * what was checked, and a NULL version becomes "". */
+static ddb_plugin_descriptor *loader_copy_descriptor(const ddb_plugin_descriptor *d)
+{
+    ddb_plugin_descriptor *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    memcpy(c, d, LOADER_MAJOR1_SIZE);
+    if (!c->version) c->version = "";
+    return c;
+}
+
+bool loader_open(const char *path, loader_plugin *out, char *err, size_t cap)
+{
+    loader_plugin p;
+    const ddb_plugin_descriptor *d;
+    char *opened;
+    size_t n;
+
+    memset(out, 0, sizeof *out);
+    memset(&p, 0, sizeof p);
+    /* dlopen searches the library path for a bare name; a plugin is always a file. */
+    n = strlen(path) + 3;
+    opened = malloc(n);
+    if (!opened) {
+        snprintf(err, cap, "cannot load plugin \"%s\": out of memory", path);
+        return false;
+    }
+    snprintf(opened, n, "%s%s", strchr(path, '/') ? "" : "./", path);
+    p.dl = dlopen(opened, RTLD_NOW | RTLD_LOCAL);
+    if (!p.dl) {
+        snprintf(err, cap, "cannot load plugin \"%s\": %s", path,
+                 loader_dl_reason(dlerror(), opened));
+        free(opened);
+        return false;
+    }
+    free(opened);
+
+    d = dlsym(p.dl, "ddb_plugin_info");
+    if (!d) {
+        snprintf(err, cap, "plugin \"%s\" has no ddb_plugin_info descriptor (hint: add "
+                 "DDB_PLUGIN(\"name\", \"version\"); to one source file of the plugin)", path);
+        goto refuse;
+    }
+    if (!loader_check_descriptor(path, d, loader_symbol_size(d), err, cap)) goto refuse;
+
+    LOADER_SYM(p.dl, "on_insert", p.on_record[DDB_INSERT]);
+    LOADER_SYM(p.dl, "on_modify", p.on_record[DDB_MODIFY]);
+    LOADER_SYM(p.dl, "on_remove", p.on_record[DDB_REMOVE]);
+    if (!p.on_record[DDB_INSERT] && !p.on_record[DDB_MODIFY] && !p.on_record[DDB_REMOVE]) {
+        snprintf(err, cap, "plugin \"%s\" exports none of on_insert, on_modify, on_remove (hint: "
+                 "define at least one of them with C linkage)", path);
+        goto refuse;
+    }
+    LOADER_SYM(p.dl, "on_init", p.on_init);
+    LOADER_SYM(p.dl, "on_fini", p.on_fini);
+    LOADER_SYM(p.dl, "on_batch_begin", p.on_batch_begin);
+    LOADER_SYM(p.dl, "on_batch_end", p.on_batch_end);
+
+    p.path = strdup(path);
+    p.info = loader_copy_descriptor(d);
+    if (!p.path || !p.info) {
+        snprintf(err, cap, "cannot load plugin \"%s\": out of memory", path);
+        free(p.path);
+        free((void *)p.info);
+        goto refuse;
+    }
+    *out = p;
+    return true;
+
+refuse:
+    dlclose(p.dl);
+    return false;
+}
+
+void loader_close(loader_plugin *p)
+{
+    if (!p) return;
+    free(p->path);
+    free((void *)p->info);
+    if (p->dl) dlclose(p->dl);
+    memset(p, 0, sizeof *p);
+}
