@@ -1,0 +1,176 @@
+/* test_api.c - the host service table as a plugin sees it: its size and version, log lines
+ * attributed to the handler, and typed config lookups that answer with a status instead of
+ * guessing (an integer is not a double, a string is not a bool). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "log.h"
+
+static const char config_text[] =
+    "{\"path\": \"/tmp/orders.db\", \"batch\": 500, \"offset\": -5, \"ratio\": 2.0,"
+    " \"max\": 9223372036854775807, \"over\": 9223372036854775808,"
+    " \"far_over\": 100000000000000000000000, \"on\": true, \"off\": false,"
+    " \"flag_text\": \"true\", \"none\": null, \"nested\": {\"depth\": 1}}";
+
+static int config_setup(void **state)
+{
+    *state = json_tokener_parse(config_text);
+    return *state ? 0 : -1;
+}
+
+static int config_teardown(void **state)
+{
+    json_object_put(*state);
+    return 0;
+}
+
+static void test_table_states_its_own_size_and_abi_version(void **state)
+{
+    const ddb_host_api *api = api_table();
+    (void)state;
+    assert_int_equal(api->size, sizeof(ddb_host_api));
+    assert_int_equal(api->abi_major, DDB_ABI_MAJOR);
+    assert_int_equal(api->abi_minor, DDB_ABI_MINOR);
+    assert_non_null(api->log);
+    assert_non_null(api->config_string);
+    assert_non_null(api->config_int64);
+    assert_non_null(api->config_bool);
+}
+
+static void test_config_string_returns_strings_only(void **state)
+{
+    const ddb_config *cfg = api_config(*state);
+    const ddb_host_api *api = api_table();
+    assert_string_equal(api->config_string(cfg, "path"), "/tmp/orders.db");
+    assert_null(api->config_string(cfg, "batch"));
+    assert_null(api->config_string(cfg, "none"));
+    assert_null(api->config_string(cfg, "depth")); /* top-level keys only */
+    assert_null(api->config_string(cfg, "absent"));
+    assert_null(api->config_string(NULL, "path"));
+    assert_null(api->config_string(cfg, NULL));
+}
+
+static void test_config_int64_reads_integers_and_refuses_everything_else(void **state)
+{
+    const ddb_config *cfg = api_config(*state);
+    const ddb_host_api *api = api_table();
+    int64_t n = 42;
+    assert_int_equal(api->config_int64(cfg, "batch", &n), DDB_OK);
+    assert_int_equal(n, 500);
+    assert_int_equal(api->config_int64(cfg, "offset", &n), DDB_OK);
+    assert_int_equal(n, -5);
+    assert_int_equal(api->config_int64(cfg, "max", &n), DDB_OK);
+    assert_true(n == INT64_MAX);
+    n = 42;
+    assert_int_equal(api->config_int64(cfg, "ratio", &n), DDB_ERR_TYPE); /* 2.0 is a double */
+    assert_int_equal(api->config_int64(cfg, "path", &n), DDB_ERR_TYPE);
+    assert_int_equal(api->config_int64(cfg, "on", &n), DDB_ERR_TYPE);
+    assert_int_equal(api->config_int64(cfg, "none", &n), DDB_ERR_TYPE);
+    assert_int_equal(api->config_int64(cfg, "over", &n), DDB_ERR_RANGE);
+    assert_int_equal(api->config_int64(cfg, "far_over", &n), DDB_ERR_RANGE);
+    assert_int_equal(api->config_int64(cfg, "absent", &n), DDB_ERR_NOT_FOUND);
+    assert_int_equal(n, 42); /* untouched unless DDB_OK */
+    assert_int_equal(api->config_int64(NULL, "batch", &n), DDB_ERR_NOT_FOUND);
+    assert_int_equal(api->config_int64(cfg, "batch", NULL), DDB_ERR_INVALID);
+    assert_int_equal(api->config_int64(cfg, NULL, &n), DDB_ERR_INVALID);
+}
+
+static void test_config_bool_reads_json_booleans_only(void **state)
+{
+    const ddb_config *cfg = api_config(*state);
+    const ddb_host_api *api = api_table();
+    bool b = false;
+    assert_int_equal(api->config_bool(cfg, "on", &b), DDB_OK);
+    assert_true(b);
+    assert_int_equal(api->config_bool(cfg, "off", &b), DDB_OK);
+    assert_false(b);
+    assert_int_equal(api->config_bool(cfg, "flag_text", &b), DDB_ERR_TYPE);
+    assert_int_equal(api->config_bool(cfg, "batch", &b), DDB_ERR_TYPE);
+    assert_int_equal(api->config_bool(cfg, "none", &b), DDB_ERR_TYPE);
+    assert_int_equal(api->config_bool(cfg, "absent", &b), DDB_ERR_NOT_FOUND);
+    assert_int_equal(api->config_bool(NULL, "on", &b), DDB_ERR_NOT_FOUND);
+    assert_int_equal(api->config_bool(cfg, "on", NULL), DDB_ERR_INVALID);
+}
+
+static void test_config_that_is_not_an_object_has_no_keys(void **state)
+{
+    struct json_object *list = json_tokener_parse("[\"path\", 1]");
+    const ddb_host_api *api = api_table();
+    int64_t n;
+    (void)state;
+    assert_null(api->config_string(api_config(list), "path"));
+    assert_int_equal(api->config_int64(api_config(list), "path", &n), DDB_ERR_NOT_FOUND);
+    json_object_put(list);
+}
+
+/* What the log function wrote to stderr while fn ran. */
+static char *stderr_of(void (*fn)(void))
+{
+    char path[] = "/tmp/ddbtest-api-XXXXXX";
+    int fd = mkstemp(path), saved = dup(2);
+    static char text[4096];
+    ssize_t n;
+    assert_true(fd >= 0 && saved >= 0);
+    unlink(path);
+    fflush(stderr);
+    dup2(fd, 2);
+    fn();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    text[n > 0 ? n : 0] = '\0';
+    return text;
+}
+
+static void log_as_orders_audit(void)
+{
+    const ddb_handle self = {"orders-audit", "Orders"};
+    const ddb_host_api *api = api_table();
+    log_set_level(DDB_LOG_INFO);
+    api->log(&self, DDB_LOG_INFO, "wrote %d rows", 3);
+    api->log(&self, DDB_LOG_WARN, "slow commit: %s", "12 s");
+    api->log(&self, DDB_LOG_DEBUG, "not shown at the info level");
+    api->log(&self, DDB_LOG_ERROR, "two\nlines");
+    api->log(NULL, DDB_LOG_INFO, "anonymous");
+    api->log(&self, (ddb_log_level)99, "unknown level");
+    api->log(&self, DDB_LOG_INFO, NULL);
+}
+
+static void test_log_lines_name_the_handler_and_respect_the_level(void **state)
+{
+    (void)state;
+    assert_string_equal(stderr_of(log_as_orders_audit),
+                        "ddbhost: orders-audit: wrote 3 rows\n"
+                        "ddbhost: warning: orders-audit: slow commit: 12 s\n"
+                        "ddbhost: error: orders-audit: two lines\n"
+                        "ddbhost: plugin: anonymous\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table_states_its_own_size_and_abi_version),
+        cmocka_unit_test_setup_teardown(test_config_string_returns_strings_only, config_setup,
+                                        config_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_config_int64_reads_integers_and_refuses_everything_else, config_setup,
+            config_teardown),
+        cmocka_unit_test_setup_teardown(test_config_bool_reads_json_booleans_only, config_setup,
+                                        config_teardown),
+        cmocka_unit_test(test_config_that_is_not_an_object_has_no_keys),
+        cmocka_unit_test(test_log_lines_name_the_handler_and_respect_the_level),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

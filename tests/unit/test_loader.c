@@ -1,0 +1,121 @@
+/* test_loader.c - the loader's refusals that need no plugin at all: files that are missing
+ * or not shared objects, and bare names that must not be looked up on the library path.
+ * The refusals of real but faulty plugins are in tests/abi. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loader.h"
+
+/* Runs each test in a fresh empty directory, so that bare names resolve there. */
+typedef struct scratch {
+    char dir[PATH_MAX];
+    char cwd[PATH_MAX];
+} scratch;
+
+static int scratch_enter(void **state)
+{
+    scratch *s = calloc(1, sizeof *s);
+    const char *tmp = getenv("TMPDIR");
+    if (!s || !getcwd(s->cwd, sizeof s->cwd)) return -1;
+    snprintf(s->dir, sizeof s->dir, "%s/ddbtest-loader-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(s->dir) || chdir(s->dir) != 0) return -1;
+    *state = s;
+    return 0;
+}
+
+static int scratch_leave(void **state)
+{
+    scratch *s = *state;
+    int rc;
+    unlink("notes.so");
+    rc = chdir(s->cwd);
+    rc |= rmdir(s->dir);
+    free(s);
+    return rc;
+}
+
+static void expect_refusal(const char *path, const char *expected)
+{
+    char err[512] = "";
+    loader_plugin p;
+    memset(&p, 0x5a, sizeof p);
+    assert_false(loader_open(path, &p, err, sizeof err));
+    assert_string_equal(err, expected);
+    assert_null(p.dl);
+    assert_null(p.path);
+    assert_null(p.info);
+}
+
+static void test_missing_plugin_file_is_refused_with_the_system_reason(void **state)
+{
+    (void)state;
+    expect_refusal("plugins/orders.so", "cannot load plugin \"plugins/orders.so\": cannot open "
+                                        "shared object file: No such file or directory");
+}
+
+/* libc.so.6 is on every library path: opening it would mean the bare name was searched. */
+static void test_bare_name_is_looked_up_in_the_current_directory_only(void **state)
+{
+    (void)state;
+    expect_refusal("libc.so.6", "cannot load plugin \"libc.so.6\": cannot open shared object "
+                                "file: No such file or directory");
+}
+
+static void test_file_that_is_not_a_shared_object_is_refused(void **state)
+{
+    FILE *f = fopen("notes.so", "w");
+    (void)state;
+    assert_non_null(f);
+    fputs("This file only has a plugin's name; the loader must not take it for one.\n", f);
+    assert_int_equal(fclose(f), 0);
+    expect_refusal("notes.so", "cannot load plugin \"notes.so\": invalid ELF header");
+}
+
+static void test_closing_a_refused_or_empty_plugin_is_harmless(void **state)
+{
+    loader_plugin p;
+    char err[64];
+    (void)state;
+    assert_false(loader_open("absent.so", &p, err, sizeof err));
+    loader_close(&p);
+    loader_close(&p);
+    loader_close(NULL);
+}
+
+/* A refusal that does not fit the caller's buffer is cut, never overflowed. */
+static void test_refusal_is_truncated_to_the_buffer_given(void **state)
+{
+    loader_plugin p;
+    char err[16];
+    memset(err, 'x', sizeof err);
+    (void)state;
+    assert_false(loader_open("absent.so", &p, err, 8));
+    assert_string_equal(err, "cannot ");
+    assert_int_equal(err[8], 'x');
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_missing_plugin_file_is_refused_with_the_system_reason,
+                                        scratch_enter, scratch_leave),
+        cmocka_unit_test_setup_teardown(test_bare_name_is_looked_up_in_the_current_directory_only,
+                                        scratch_enter, scratch_leave),
+        cmocka_unit_test_setup_teardown(test_file_that_is_not_a_shared_object_is_refused,
+                                        scratch_enter, scratch_leave),
+        cmocka_unit_test_setup_teardown(test_closing_a_refused_or_empty_plugin_is_harmless,
+                                        scratch_enter, scratch_leave),
+        cmocka_unit_test_setup_teardown(test_refusal_is_truncated_to_the_buffer_given,
+                                        scratch_enter, scratch_leave),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
