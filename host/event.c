@@ -231,10 +231,12 @@ static char *event_put_utf8(char *w, unsigned cp)
 }
 
 /* At a '"': decodes the string in place and NUL-terminates it. Escapes only ever shrink
- * the text, so the write cursor never passes the read cursor. */
-static void event_string(event_decoder *d, const char **out, size_t *len)
+ * the text, so the write cursor never passes the read cursor. With decode false the string
+ * is only validated and the buffer left as it was (values the host skips, and the raw
+ * tumbling-window state that goes back to Lambda verbatim). */
+static void event_scan_string(event_decoder *d, bool decode, const char **out, size_t *len)
 {
-    char *r = d->p + 1, *end = d->end, *start = r, *w = NULL;
+    char *r = d->p + 1, *end = d->end, *start = r, *w = NULL, scratch[4];
     for (;;) {
         while (r < end && event_str_class[(unsigned char)*r] == 0) {
             if (w) *w++ = *r;
@@ -244,7 +246,7 @@ static void event_string(event_decoder *d, const char **out, size_t *len)
         switch (event_str_class[(unsigned char)*r]) {
         case 1: {
             char *stop = w ? w : r;
-            *stop = '\0';
+            if (decode) *stop = '\0';
             *out = start;
             *len = (size_t)(stop - start);
             d->p = r + 1;
@@ -268,7 +270,8 @@ static void event_string(event_decoder *d, const char **out, size_t *len)
             break;
         }
         default: { /* backslash */
-            if (!w) w = r;
+            if (!decode) w = scratch;
+            else if (!w) w = r;
             if (end - r < 2) event_syntax(d, end, "unexpected end of input in a string");
             char e = r[1];
             r += 2;
@@ -301,9 +304,15 @@ static void event_string(event_decoder *d, const char **out, size_t *len)
             default:
                 event_syntax(d, r - 2, "invalid escape '\\%c'", e >= 0x20 && e < 0x7f ? e : '?');
             }
+            if (!decode) w = NULL;
         }
         }
     }
+}
+
+static void event_string(event_decoder *d, const char **out, size_t *len)
+{
+    event_scan_string(d, true, out, len);
 }
 
 /* A JSON number at the cursor; returns its text (not terminated). */
@@ -350,7 +359,7 @@ static bool event_bool(event_decoder *d)
     event_wrong_type(d, "a boolean");
 }
 
-/* Skips any JSON value, validating it, without recursion. */
+/* Skips any JSON value, validating it, without recursion and without touching it. */
 static void event_skip(event_decoder *d)
 {
     char stack[EVENT_MAX_SKIP_DEPTH];
@@ -373,12 +382,12 @@ static void event_skip(event_decoder *d)
             }
             if (stack[depth - 1] == '{') {
                 if (event_peek(d) != '"') event_unexpected(d, "a string key");
-                event_string(d, &s, &n);
+                event_scan_string(d, false, &s, &n);
                 event_ws(d);
                 event_expect(d, ':', "':'");
             }
             continue; /* now at the first value */
-        case '"': event_string(d, &s, &n); break;
+        case '"': event_scan_string(d, false, &s, &n); break;
         case 't': event_literal(d, "true", 4); break;
         case 'f': event_literal(d, "false", 5); break;
         case 'n': event_literal(d, "null", 4); break;
@@ -394,7 +403,7 @@ static void event_skip(event_decoder *d)
                 if (open == '{') {
                     event_ws(d);
                     if (event_peek(d) != '"') event_unexpected(d, "a string key");
-                    event_string(d, &s, &n);
+                    event_scan_string(d, false, &s, &n);
                     event_ws(d);
                     event_expect(d, ':', "':'");
                 }
@@ -509,7 +518,6 @@ static void event_push_member(event_decoder *d, const ddb_member *m)
 /* Copies a finished container's children from the scratch stack into the arena. */
 static const void *event_commit(event_decoder *d, const void *items, size_t count, size_t size)
 {
-    if (count == 0) return NULL;
     void *p = arena_alloc(d->arena, count * size);
     if (!p) event_nomem(d);
     memcpy(p, items, count * size);
@@ -538,7 +546,7 @@ static void event_map(event_decoder *d, ddb_value *out, int nesting)
     size_t count = d->nmembers - base;
     out->type = DDB_M;
     out->len = (uint32_t)count;
-    out->ptr = event_commit(d, d->members + base, count, sizeof(ddb_member));
+    out->ptr = count ? event_commit(d, d->members + base, count, sizeof(ddb_member)) : NULL;
     d->nmembers = base;
 }
 
@@ -581,7 +589,7 @@ static void event_array(event_decoder *d, ddb_type type, ddb_value *out, int nes
     size_t count = d->nvalues - base;
     out->type = (uint8_t)type;
     out->len = (uint32_t)count;
-    out->ptr = event_commit(d, d->values + base, count, sizeof(ddb_value));
+    out->ptr = count ? event_commit(d, d->values + base, count, sizeof(ddb_value)) : NULL;
     d->nvalues = base;
 }
 
@@ -942,6 +950,12 @@ static void event_top(event_decoder *d, event_batch *out)
             }
             for (size_t i = 0; i < sizeof window_keys / sizeof window_keys[0]; i++)
                 if (event_key_is(k, n, window_keys[i])) out->tumbling_window = true;
+            if (event_key_is(k, n, "state")) {
+                const char *start = d->p;
+                event_skip(d);
+                out->window_state = (ddb_str){start, (size_t)(d->p - start)};
+                continue;
+            }
             if (event_key_is(k, n, "dynamodb") || event_key_is(k, n, "eventName"))
                 looks_like_record = true;
             if (event_key_is(k, n, "requestContext") || event_key_is(k, n, "DDBStreamBatchInfo"))

@@ -13,6 +13,8 @@ typedef struct event_batch {
     const ddb_record *records; /* borrowed from the decoder and the buffer */
     size_t count;
     bool tumbling_window;      /* the event carries window/state keys */
+    ddb_str window_state;      /* the "state" value's raw JSON text (not terminated), or
+                                  {NULL, 0}: Lambda wants it back in the response */
 } event_batch;
 
 event_decoder *event_decoder_new(void);
@@ -21,7 +23,8 @@ void event_decoder_free(event_decoder *d);
 /* Decodes buf[0..len) in place (buf[len] must exist and be writable; its value does not
  * matter). On success *out borrows from buf and d until the next call. On failure returns
  * false and event_error(d) tells where and why in one line, e.g.
- * "record 3 (Records[3].dynamodb.NewImage.price): N value \"12a\" is not a number". */
+ * `Records[3].dynamodb.NewImage.price.N: "12a" is not a number (byte 1234)` or
+ * `invalid JSON at byte 812: unexpected end of input`. */
 bool event_decode(event_decoder *d, char *buf, size_t len, event_batch *out);
 const char *event_error(const event_decoder *d);
 

@@ -14,7 +14,6 @@
 #include "log.h"
 #include "manifest.h"
 #include "process.h"
-#include "response.h"
 #include "router.h"
 
 #define EXIT_INPUT 1
@@ -114,19 +113,13 @@ static int main_invoke(const char *manifest_path, const char *plugin, const char
     event_decoder *d = event_decoder_new();
     router_result res;
     char err[1024] = "out of memory";
-    char *response = NULL;
-    bool ok = d && process_event(r, d, buf, len, &res, err, sizeof err);
-    if (ok) response = response_json(res.failures, res.nfailures, NULL);
+    char *response = d ? process_event(r, d, buf, len, &res, err, sizeof err) : NULL;
     router_free(r); /* on_fini runs before the response is printed */
     manifest_free(&m);
     event_decoder_free(d);
     free(buf);
-    if (!ok) {
-        log_error("event \"%s\": %s", event_path, err);
-        return EXIT_INPUT;
-    }
     if (!response) {
-        log_error("out of memory writing the batch response");
+        log_error("event \"%s\": %s", event_path, err);
         return EXIT_INPUT;
     }
     printf("%s\n", response);

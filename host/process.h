@@ -6,10 +6,11 @@
 #include "event.h"
 #include "router.h"
 
-/* Decodes buf[0..len) (buf[len] must be writable) and delivers its records through r.
- * Returns false when the event cannot be decoded (err: the decoder's one line) or memory
- * runs out; true otherwise, with *res filled, even when records failed. */
-bool process_event(router *r, event_decoder *d, char *buf, size_t len, router_result *res,
-                   char *err, size_t cap);
+/* Decodes buf[0..len) (buf[len] must be writable), delivers its records through r and
+ * returns the batch response for Lambda (one line of JSON; owned by the caller: free()),
+ * even when records failed; *res says what happened. Returns NULL when the event cannot
+ * be decoded (err: the decoder's one line) or memory runs out. */
+char *process_event(router *r, event_decoder *d, char *buf, size_t len, router_result *res,
+                    char *err, size_t cap);
 
 #endif

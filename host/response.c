@@ -30,16 +30,63 @@ static size_t response_escape(char *out, const char *s, size_t len)
     return n;
 }
 
-char *response_json(const ddb_str *failures, size_t n, size_t *len)
+/* Copies valid JSON text without the white space between tokens, so that it fits on one
+ * line; returns bytes written (out may be NULL to measure). */
+static size_t response_minify(char *out, const char *s, size_t len)
 {
-    static const char head[] = "{\"batchItemFailures\":[", item[] = "{\"itemIdentifier\":\"";
+    size_t n = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\' && i + 1 < len) {
+                if (out) out[n] = c;
+                n++;
+                c = s[++i];
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+            continue;
+        } else if (c == '"') {
+            in_string = true;
+        }
+        if (out) out[n] = c;
+        n++;
+    }
+    return n;
+}
+
+char *response_json(const ddb_str *failures, size_t n, const ddb_str *window_state,
+                    size_t *len)
+{
+    static const char head[] = "{\"batchItemFailures\":[", item[] = "{\"itemIdentifier\":\"",
+                      state[] = "{\"state\":", empty_state[] = "{}";
+    const ddb_str *ws = window_state && window_state->ptr ? window_state : NULL;
+    bool window = window_state != NULL;
     size_t size = sizeof head - 1 + 2;
+    if (window)
+        size += sizeof state - 1 + (ws ? response_minify(NULL, ws->ptr, ws->len) : 2);
     for (size_t i = 0; i < n; i++)
         size += sizeof item - 1 + response_escape(NULL, failures[i].ptr, failures[i].len) + 3;
     char *out = malloc(size + 1), *w = out;
     if (!out) return NULL;
-    memcpy(w, head, sizeof head - 1);
-    w += sizeof head - 1;
+    if (window) {
+        memcpy(w, state, sizeof state - 1);
+        w += sizeof state - 1;
+        if (ws) {
+            w += response_minify(w, ws->ptr, ws->len);
+        } else {
+            memcpy(w, empty_state, 2);
+            w += 2;
+        }
+        *w++ = ',';
+        memcpy(w, head + 1, sizeof head - 2); /* `"batchItemFailures":[` */
+        w += sizeof head - 2;
+    } else {
+        memcpy(w, head, sizeof head - 1);
+        w += sizeof head - 1;
+    }
     for (size_t i = 0; i < n; i++) {
         if (i) *w++ = ',';
         memcpy(w, item, sizeof item - 1);

@@ -6,7 +6,11 @@
 #include <ddb/plugin.h>
 
 /* The response naming the given SequenceNumbers, as one line of JSON without a newline.
- * Owned by the caller: free(). NULL when out of memory. */
-char *response_json(const ddb_str *failures, size_t n, size_t *len);
+ * With window_state (raw JSON text, may span lines) it is a tumbling-window response,
+ * {"state":...,"batchItemFailures":[...]}: Lambda counts a window invocation without
+ * "state" as failed. Pass {NULL, 0} for a plain event. Owned by the caller: free().
+ * NULL when out of memory. */
+char *response_json(const ddb_str *failures, size_t n, const ddb_str *window_state,
+                    size_t *len);
 
 #endif

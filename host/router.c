@@ -18,8 +18,9 @@ typedef struct router_handler {
     struct ddb_handle handle;
     void *state;
     bool initialised;
-    bool in_batch;          /* received a record of the current batch */
-    ddb_status batch_status; /* first failure in the current batch */
+    bool in_batch;           /* received a record of the current batch */
+    ddb_status begin_status; /* on_batch_begin's answer: non-OK fails every record */
+    ddb_status batch_status; /* first failure in the current batch, for on_batch_end */
 } router_handler;
 
 typedef struct router_route {
@@ -164,16 +165,17 @@ static bool router_record(router *r, const router_route *route, const ddb_record
         taken = true;
         if (!h->in_batch) {
             h->in_batch = true;
-            if (h->plugin.on_batch_begin) h->batch_status = h->plugin.on_batch_begin(batch, h->state);
-            if (h->batch_status != DDB_OK)
-                router_log_failure(rec, h, "on_batch_begin failed");
+            if (h->plugin.on_batch_begin) {
+                h->begin_status = h->plugin.on_batch_begin(batch, h->state);
+                if (h->begin_status != DDB_OK)
+                    log_warn("plugin \"%s\" failed to begin the batch: %s; its records are retried",
+                             h->handle.name, ddb_status_str(h->begin_status));
+            }
         }
-        ddb_status st = h->batch_status != DDB_OK ? h->batch_status : fn(rec, h->state);
+        ddb_status st = h->begin_status != DDB_OK ? h->begin_status : fn(rec, h->state);
         if (st == DDB_OK) continue;
-        if (h->batch_status == DDB_OK) {
-            h->batch_status = st;
-            router_log_failure(rec, h, ddb_status_str(st));
-        }
+        if (h->begin_status == DDB_OK) router_log_failure(rec, h, ddb_status_str(st));
+        if (h->batch_status == DDB_OK) h->batch_status = st;
         r->failed[rec->index] = 1;
         if (r->on_failure == MANIFEST_STOP) break;
     }
@@ -191,10 +193,10 @@ static void router_end_batch(router *r, const event_batch *b, size_t attempted)
             router_handler *h = &route->handlers[j];
             if (!h->in_batch) continue;
             h->in_batch = false;
-            batch.status = h->batch_status;
+            batch.status = h->begin_status != DDB_OK ? h->begin_status : h->batch_status;
             ddb_status st = h->plugin.on_batch_end ? h->plugin.on_batch_end(&batch, h->state)
                                                    : DDB_OK;
-            h->batch_status = DDB_OK;
+            h->begin_status = h->batch_status = DDB_OK;
             if (st == DDB_OK) continue;
             log_warn("plugin \"%s\" failed to end the batch: %s; its records are retried",
                      h->handle.name, ddb_status_str(st));
