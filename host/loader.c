@@ -36,6 +36,47 @@ static const char *loader_dl_reason(const char *reason, const char *opened)
     return reason;
 }
 
+/* The ELF machine (architecture) of the file at path; false when it is not an ELF file. */
+static bool loader_elf_machine(const char *path, unsigned *machine)
+{
+    unsigned char h[20]; /* e_ident, e_type, e_machine: the same in 32- and 64-bit files */
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(h, 1, sizeof h, f) : 0;
+    if (f) fclose(f);
+    if (got < sizeof h || memcmp(h, ELFMAG, SELFMAG) != 0) return false;
+    *machine = h[EI_DATA] == ELFDATA2MSB ? (unsigned)h[18] << 8 | h[19]
+                                         : (unsigned)h[19] << 8 | h[18];
+    return true;
+}
+
+static void loader_machine_name(unsigned machine, char *out, size_t cap)
+{
+    switch (machine) {
+    case EM_X86_64: snprintf(out, cap, "x86_64"); break;
+    case EM_AARCH64: snprintf(out, cap, "arm64"); break;
+    case EM_386: snprintf(out, cap, "32-bit x86"); break;
+    case EM_ARM: snprintf(out, cap, "32-bit arm"); break;
+    default: snprintf(out, cap, "ELF machine %u", machine); break;
+    }
+}
+
+/* glibc reports a plugin built for another architecture (arm64 on x86_64, say) as "cannot
+ * open shared object file: No such file or directory", which sends users looking for a
+ * file they have. Says what it is instead; false when that is not the problem. */
+static bool loader_wrong_machine(const char *opened, const char *path, char *err, size_t cap)
+{
+    unsigned plugin, host;
+    char built[32], runs[32];
+    if (!loader_elf_machine(opened, &plugin) || !loader_elf_machine("/proc/self/exe", &host) ||
+        plugin == host)
+        return false;
+    loader_machine_name(plugin, built, sizeof built);
+    loader_machine_name(host, runs, sizeof runs);
+    snprintf(err, cap, "cannot load plugin \"%s\": it was built for %s, this host runs on %s "
+             "(hint: rebuild the plugin for %s)", path, built, runs, runs);
+    return true;
+}
+
 /* dlsym hands out a data pointer; POSIX guarantees that functions survive the trip, but
  * ISO C has no conversion between the two, hence the copy. */
 static void loader_sym(void *dl, const char *name, void *fn, size_t fn_size)
@@ -115,8 +156,9 @@ bool loader_open(const char *path, loader_plugin *out, char *err, size_t cap)
     snprintf(opened, n, "%s%s", strchr(path, '/') ? "" : "./", path);
     p.dl = dlopen(opened, RTLD_NOW | RTLD_LOCAL);
     if (!p.dl) {
-        snprintf(err, cap, "cannot load plugin \"%s\": %s", path,
-                 loader_dl_reason(dlerror(), opened));
+        const char *reason = loader_dl_reason(dlerror(), opened);
+        if (!loader_wrong_machine(opened, path, err, cap))
+            snprintf(err, cap, "cannot load plugin \"%s\": %s", path, reason);
         free(opened);
         return false;
     }

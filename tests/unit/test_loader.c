@@ -1,5 +1,6 @@
 /* test_loader.c - the loader's refusals that need no plugin at all: files that are missing
- * or not shared objects, and bare names that must not be looked up on the library path.
+ * or not shared objects or built for another architecture, and bare names that must not be
+ * looked up on the library path.
  * The refusals of real but faulty plugins are in tests/abi. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -80,6 +81,33 @@ static void test_file_that_is_not_a_shared_object_is_refused(void **state)
     expect_refusal("notes.so", "cannot load plugin \"notes.so\": invalid ELF header");
 }
 
+/* Lambda runs x86_64 and arm64; a plugin built for the other one is a common mistake, and
+ * the dynamic loader's own words for it ("No such file or directory") mislead. */
+#if defined(__aarch64__)
+#define OTHER_MACHINE 62 /* EM_X86_64 */
+#define OTHER_NAME "x86_64"
+#define HOST_NAME "arm64"
+#else
+#define OTHER_MACHINE 183 /* EM_AARCH64 */
+#define OTHER_NAME "arm64"
+#define HOST_NAME "x86_64"
+#endif
+
+static void test_plugin_built_for_another_architecture_is_refused_naming_both(void **state)
+{
+    unsigned char elf[64] = {0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little-endian */, 1};
+    FILE *f = fopen("notes.so", "wb");
+    (void)state;
+    elf[16] = 3; /* ET_DYN */
+    elf[18] = OTHER_MACHINE;
+    assert_non_null(f);
+    assert_int_equal(fwrite(elf, 1, sizeof elf, f), sizeof elf);
+    assert_int_equal(fclose(f), 0);
+    expect_refusal("notes.so", "cannot load plugin \"notes.so\": it was built for " OTHER_NAME
+                               ", this host runs on " HOST_NAME " (hint: rebuild the plugin for "
+                               HOST_NAME ")");
+}
+
 static void test_closing_a_refused_or_empty_plugin_is_harmless(void **state)
 {
     loader_plugin p;
@@ -112,6 +140,9 @@ int main(void)
                                         scratch_enter, scratch_leave),
         cmocka_unit_test_setup_teardown(test_file_that_is_not_a_shared_object_is_refused,
                                         scratch_enter, scratch_leave),
+        cmocka_unit_test_setup_teardown(
+            test_plugin_built_for_another_architecture_is_refused_naming_both, scratch_enter,
+            scratch_leave),
         cmocka_unit_test_setup_teardown(test_closing_a_refused_or_empty_plugin_is_harmless,
                                         scratch_enter, scratch_leave),
         cmocka_unit_test_setup_teardown(test_refusal_is_truncated_to_the_buffer_given,
