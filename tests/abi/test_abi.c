@@ -24,8 +24,8 @@
 
 static const char *fixture_path(const char *fixture)
 {
-    static char path[PATH_MAX];
-    snprintf(path, sizeof path, FIXTURE_DIR "/%s.so", fixture);
+    static char path[512];
+    assert_true((size_t)snprintf(path, sizeof path, FIXTURE_DIR "/%s.so", fixture) < sizeof path);
     return path;
 }
 
@@ -77,7 +77,7 @@ static const char *const faulty_fixtures[] = {
 static void expect_refusal(const char *fixture)
 {
     const char *path = fixture_path(fixture);
-    char expected[1024], err[1024] = "";
+    char expected[2048], err[2048] = "";
     loader_plugin p;
     memset(&p, 0x5a, sizeof p);
     expected_refusal(fixture, path, expected, sizeof expected);
@@ -194,7 +194,7 @@ static void expect_cli_refusal(const char *fixture)
 {
     const char *path = fixture_path(fixture);
     const char *argv[] = {DDB_HOST_BIN, "--invoke", path, EVENT, NULL};
-    char message[1024], expected[1100];
+    char message[2048], expected[2100];
     run_output r;
     run_lines lines;
     expected_refusal(fixture, path, message, sizeof message);
