@@ -272,6 +272,23 @@ static void test_load_reads_the_manifest_file(void **state)
     manifest_free(&m);
 }
 
+static void test_load_reads_a_manifest_of_any_size(void **state)
+{
+    (void)state;
+    char err[512];
+    static char text[40000];
+    manifest m;
+    int n = snprintf(text, sizeof text, "{\"tables\": {\"*\": {\"plugin\": \"a.so\", "
+                     "\"config\": {\"blob\": \"");
+    memset(text + n, 'x', 30000);
+    snprintf(text + n + 30000, sizeof text - (size_t)n - 30000, "\"}}}}\n");
+    write_file("m.json", text);
+    assert_true(manifest_load(mpath, &m, err, sizeof err));
+    json_object *blob = json_object_object_get(m.routes[0].handlers[0].config, "blob");
+    assert_int_equal(json_object_get_string_len(blob), 30000);
+    manifest_free(&m);
+}
+
 static void test_single_routes_every_table_to_the_plugin_as_given(void **state)
 {
     (void)state;
@@ -416,6 +433,18 @@ static void test_an_unknown_top_level_key_is_named(void **state)
                    "unknown key \"x\\u000ay\\\"\" (expected \"tables\" or \"on_failure\")");
 }
 
+static void test_a_long_key_is_cut_short_in_the_message(void **state)
+{
+    (void)state;
+    char json[2048], key[1001];
+    memset(key, 'k', 1000);
+    key[1000] = '\0';
+    snprintf(json, sizeof json, "{\"%s\": 1}", key);
+    key[303] = '\0'; /* a quoted string in a message keeps 303 bytes of it */
+    assert_refused_text(json, strlen(json),
+                        "unknown key \"%s...\" (expected \"tables\" or \"on_failure\")", key);
+}
+
 static void test_tables_must_be_a_non_empty_object(void **state)
 {
     (void)state;
@@ -549,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_a_manifest_named_without_a_directory_resolves_from_the_cwd),
         cmocka_unit_test(test_a_leading_byte_order_mark_is_accepted),
         cmocka_unit_test(test_load_reads_the_manifest_file),
+        cmocka_unit_test(test_load_reads_a_manifest_of_any_size),
         cmocka_unit_test(test_single_routes_every_table_to_the_plugin_as_given),
         cmocka_unit_test(test_load_names_a_missing_manifest_file),
         cmocka_unit_test(test_load_reports_errors_in_the_file_it_read),
@@ -560,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_the_top_level_must_be_an_object),
         cmocka_unit_test(test_too_large_a_manifest_is_refused),
         cmocka_unit_test(test_an_unknown_top_level_key_is_named),
+        cmocka_unit_test(test_a_long_key_is_cut_short_in_the_message),
         cmocka_unit_test(test_tables_must_be_a_non_empty_object),
         cmocka_unit_test(test_a_table_name_must_be_star_or_a_dynamodb_table_name),
         cmocka_unit_test(test_a_route_must_be_a_handler_or_a_non_empty_list_of_handlers),
