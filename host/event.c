@@ -51,13 +51,24 @@ static void event_path(const event_decoder *d, char *out, size_t cap)
         return;
     }
     out[0] = '\0';
-    for (size_t i = 0; i < d->depth && i < EVENT_PATH_FRAMES && n < cap; i++) {
+    for (size_t i = 0; i < d->depth && i < EVENT_PATH_FRAMES && n + 8 < cap; i++) {
         const event_frame *f = &d->path[i];
-        int w = f->key ? snprintf(out + n, cap - n, "%s%.*s", i ? "." : "", (int)f->len, f->key)
-                       : snprintf(out + n, cap - n, "[%zu]", f->index);
-        if (w < 0) break;
-        n += (size_t)w;
+        if (!f->key) {
+            int w = snprintf(out + n, cap - n, "[%zu]", f->index);
+            if (w < 0) break;
+            n += (size_t)w;
+            continue;
+        }
+        if (i) out[n++] = '.';
+        /* Keys come from the event: escape what would break the message's single line. */
+        for (size_t k = 0; k < f->len && n + 5 < cap; k++) {
+            unsigned char c = (unsigned char)f->key[k];
+            if (c >= 0x20 && c != 0x7f) out[n++] = (char)c;
+            else n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
+        }
+        out[n] = '\0';
     }
+    if (n >= cap) out[cap - 1] = '\0';
 }
 
 __attribute__((noreturn, format(printf, 3, 4))) static void
@@ -805,8 +816,8 @@ static bool event_ttl_identity(event_decoder *d)
 static ddb_str event_table_from_arn(ddb_str arn)
 {
     ddb_str none = {NULL, 0};
+    if (!arn.ptr || arn.len < 4 || memcmp(arn.ptr, "arn:", 4) != 0) return none;
     const char *s = arn.ptr, *end = arn.ptr + arn.len, *field[6];
-    if (!s || arn.len < 4 || memcmp(s, "arn:", 4) != 0) return none;
     field[0] = s;
     int nf = 1;
     for (const char *p = s; p < end && nf < 6; p++)

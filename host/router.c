@@ -46,7 +46,10 @@ static bool router_init_handler(router_handler *h, const char *route, char *err,
     char reason[512] = "";
     h->handle.name = h->plugin.info->name;
     h->handle.route = route;
-    if (!h->plugin.on_init) return true;
+    if (!h->plugin.on_init) {
+        h->initialised = true; /* accepted: on_fini still runs at shutdown */
+        return true;
+    }
     const char *json = h->spec->config
                            ? json_object_to_json_string_ext(h->spec->config, JSON_C_TO_STRING_PLAIN)
                            : "null";

@@ -199,7 +199,7 @@ static inline const ddb_value *ddb_get(const ddb_value *m, const char *name)
 static inline bool ddb_n_split_(const ddb_value *v, bool *neg, char digits[40], int *nd, long *exp10)
 {
     const char *s = (const char *)v->ptr, *end = s + v->len;
-    long e = 0, x = 0;
+    long e = 0, x = 0, zeros = 0; /* zeros: seen after the last non-zero digit */
     int n = 0, seen = 0, xneg = 0;
     *neg = false;
     if (s < end && (*s == '-' || *s == '+')) *neg = *s++ == '-';
@@ -207,8 +207,9 @@ static inline bool ddb_n_split_(const ddb_value *v, bool *neg, char digits[40], 
         if (*s == '.') { if (seen & 2) return false; seen |= 2; continue; }
         seen |= 1;
         if (seen & 2) e--;
-        if (n == 0 && *s == '0') continue;
-        if (n == 40) return false;
+        if (*s == '0') { if (n) zeros++; continue; }
+        if (n + zeros >= 40) return false;
+        for (; zeros > 0; zeros--) digits[n++] = '0';
         digits[n++] = *s;
     }
     if (!(seen & 1)) return false;
@@ -219,9 +220,8 @@ static inline bool ddb_n_split_(const ddb_value *v, bool *neg, char digits[40], 
             if (x < 100000) x = x * 10 + (*s - '0');
     }
     if (s != end) return false;
-    while (n > 0 && digits[n - 1] == '0') { n--; e++; }
     *nd = n;
-    *exp10 = e + (xneg ? -x : x);
+    *exp10 = e + zeros + (xneg ? -x : x);
     return true;
 }
 
