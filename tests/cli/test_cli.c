@@ -209,13 +209,15 @@ static void test_a_missing_event_file_is_refused_with_one_line(void **state)
                "/no-such-event.json\": No such file or directory\n");
 }
 
-static void test_an_event_that_is_not_json_is_refused_with_its_byte_offset(void **state)
+/* not_json.json is the text "this is not an event": the error must say it is not JSON and
+ * where, not guess a JSON type from its first letter. */
+static void test_an_event_that_is_not_json_is_called_invalid_json_at_byte_0(void **state)
 {
     run_output r;
     (void)state;
     CLI_RUN(&r, NULL, "--invoke", FAIL_WHEN, FIXTURES "/not_json.json");
-    cli_expect_one_line(&r, 1, "ddbhost: error: event \"" FIXTURES "/not_json.json\": ", "byte ",
-                        NULL);
+    cli_expect_one_line(&r, 1, "ddbhost: error: event \"" FIXTURES "/not_json.json\": ",
+                        "invalid JSON", "byte 0", NULL);
 }
 
 static void test_a_plugin_built_for_another_abi_major_is_refused_with_both_versions(void **state)
@@ -575,7 +577,7 @@ int main(void)
         cmocka_unit_test(test_an_unknown_log_level_is_a_usage_error_that_names_it),
         cmocka_unit_test(test_a_missing_plugin_file_is_refused_with_one_line_naming_it),
         cmocka_unit_test(test_a_missing_event_file_is_refused_with_one_line),
-        cmocka_unit_test(test_an_event_that_is_not_json_is_refused_with_its_byte_offset),
+        cmocka_unit_test(test_an_event_that_is_not_json_is_called_invalid_json_at_byte_0),
         cmocka_unit_test(test_a_plugin_built_for_another_abi_major_is_refused_with_both_versions),
         cmocka_unit_test(test_a_plugin_without_record_callbacks_is_refused_with_one_line),
         cmocka_unit_test(test_a_plugin_whose_init_fails_stops_the_host_with_its_reason),
