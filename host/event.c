@@ -158,12 +158,16 @@ static inline void event_expect(event_decoder *d, char c, const char *expected)
     d->p++;
 }
 
-/* Shape error: a valid JSON value of the wrong type. */
+static void event_skip(event_decoder *d);
+
+/* Shape error: a value of the wrong type. It is validated first, so that text which is not
+ * JSON at all is called invalid JSON rather than guessed at from its first byte. */
 __attribute__((noreturn)) static void event_wrong_type(event_decoder *d, const char *expected)
 {
-    const char *found = event_found(d);
+    const char *at = d->p, *found = event_found(d);
     if (!found) event_unexpected(d, "a JSON value");
-    event_fail(d, d->p, "expected %s, found %s", expected, found);
+    event_skip(d);
+    event_fail(d, at, "expected %s, found %s", expected, found);
 }
 
 /* 0: plain, 1: '"', 2: '\\', 3: control character, 4: non-ASCII */
@@ -942,10 +946,7 @@ static void event_top(event_decoder *d, event_batch *out)
     bool records = false, looks_like_record = false, looks_like_invocation = false;
     event_ws(d);
     if (d->p >= d->end) event_syntax(d, d->p, "the event is empty");
-    if (event_peek(d) != '{') {
-        if (!event_found(d)) event_unexpected(d, "a JSON object");
-        event_fail(d, d->p, "expected a JSON object, found %s", event_found(d));
-    }
+    if (event_peek(d) != '{') event_wrong_type(d, "a JSON object");
     if (event_obj_first(d)) {
         do {
             const char *k;
