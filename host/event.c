@@ -122,6 +122,7 @@ static void event_pop(event_decoder *d) { d->depth--; }
 static inline void event_ws(event_decoder *d)
 {
     char *p = d->p, *end = d->end;
+    if (p < end && (unsigned char)*p > ' ') return; /* compact JSON: nearly always */
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     d->p = p;
 }
@@ -249,10 +250,35 @@ static char *event_put_utf8(char *w, unsigned cp)
  * the text, so the write cursor never passes the read cursor. With decode false the string
  * is only validated and the buffer left as it was (values the host skips, and the raw
  * tumbling-window state that goes back to Lambda verbatim). */
+/* Flags (in the high bit of each byte) the bytes of x that end a plain run: '"', '\\',
+ * control characters and non-ASCII. A flag can be spurious only above a real one, so the
+ * lowest flag, the one used, is always right (little-endian loads). */
+static inline uint64_t event_special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & high;
+}
+
 static void event_scan_string(event_decoder *d, bool decode, const char **out, size_t *len)
 {
     char *r = d->p + 1, *end = d->end, *start = r, *w = NULL, scratch[4];
     for (;;) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* Plain runs eight bytes at a time: most of an event is string bytes. */
+        while (end - r >= 8) {
+            uint64_t x;
+            memcpy(&x, r, 8);
+            uint64_t m = event_special8(x);
+            size_t k = m ? (size_t)__builtin_ctzll(m) >> 3 : 8;
+            if (w) {
+                memcpy(w, &x, k);
+                w += k;
+            }
+            r += k;
+            if (m) break;
+        }
+#endif
         while (r < end && event_str_class[(unsigned char)*r] == 0) {
             if (w) *w++ = *r;
             r++;
@@ -610,16 +636,50 @@ static void event_array(event_decoder *d, ddb_type type, ddb_value *out, int nes
 
 static ddb_type event_tag(const char *k, size_t n)
 {
-    static const struct { const char *name; ddb_type type; } tags[] = {
-        {"S", DDB_S},   {"N", DDB_N},   {"B", DDB_B},   {"BOOL", DDB_BOOL}, {"NULL", DDB_NULL},
-        {"M", DDB_M},   {"L", DDB_L},   {"SS", DDB_SS}, {"NS", DDB_NS},     {"BS", DDB_BS},
-    };
-    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
-        if (event_key_is(k, n, tags[i].name)) return tags[i].type;
+    switch (n) {
+    case 1:
+        switch (k[0]) {
+        case 'S': return DDB_S;
+        case 'N': return DDB_N;
+        case 'B': return DDB_B;
+        case 'M': return DDB_M;
+        case 'L': return DDB_L;
+        }
+        return DDB_NONE;
+    case 2:
+        if (k[1] != 'S') return DDB_NONE;
+        return k[0] == 'S' ? DDB_SS : k[0] == 'N' ? DDB_NS : k[0] == 'B' ? DDB_BS : DDB_NONE;
+    case 4:
+        return memcmp(k, "BOOL", 4) == 0 ? DDB_BOOL : memcmp(k, "NULL", 4) == 0 ? DDB_NULL : DDB_NONE;
+    }
     return DDB_NONE;
 }
 
 #define EVENT_TAGS "(S, N, B, BOOL, NULL, M, L, SS, NS, BS)"
+
+/* The type tag's key, `"S":` and the like, read without the general string scan since
+ * every value has one; anything unusual takes the general path. */
+static ddb_type event_tag_key(event_decoder *d, const char **tag, size_t *len)
+{
+    const char *p = d->p;
+    if (d->end - p >= 5 && p[0] == '"' && (p[2] == '"' || p[3] == '"')) {
+        size_t n = p[2] == '"' ? 1 : 2;
+        if (p[n + 2] == ':' || p[n + 2] == ' ') {
+            ddb_type type = event_tag(p + 1, n);
+            if (type != DDB_NONE) {
+                *tag = p + 1;
+                *len = n;
+                d->p += n + 2;
+                event_ws(d);
+                event_expect(d, ':', "':'");
+                event_ws(d);
+                return type;
+            }
+        }
+    }
+    event_obj_key(d, tag, len);
+    return event_tag(*tag, *len);
+}
 
 /* An AttributeValue: an object with exactly one type tag. */
 static void event_value(event_decoder *d, ddb_value *out, int nesting)
@@ -628,8 +688,7 @@ static void event_value(event_decoder *d, ddb_value *out, int nesting)
     if (!event_obj_first(d)) event_fail(d, at, "expected one type tag " EVENT_TAGS ", found none");
     const char *tag;
     size_t len;
-    event_obj_key(d, &tag, &len);
-    ddb_type type = event_tag(tag, len);
+    ddb_type type = event_tag_key(d, &tag, &len);
     if (type == DDB_NONE)
         event_fail(d, at, "expected one type tag " EVENT_TAGS ", found \"%.32s\"", tag);
     event_push_key(d, tag, len);
