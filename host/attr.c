@@ -7,37 +7,35 @@
 
 #define ATTR_MAX_DIGITS 38
 
+/* Counts the significant digits of a run of digits: leading zeros (of the whole number, so
+ * `leading` carries over from the integer part to the fraction) do not count, nor do zeros
+ * that no later non-zero digit follows (`pending`). */
+static const char *attr_digits(const char *s, const char *end, bool *any, bool *leading,
+                               int *significant, int *pending)
+{
+    for (; s < end && *s >= '0' && *s <= '9'; s++) {
+        *any = true;
+        if (*leading && *s == '0') continue;
+        *leading = false;
+        if (*s == '0') {
+            (*pending)++;
+        } else {
+            *significant += *pending + 1;
+            *pending = 0;
+        }
+    }
+    return s;
+}
+
 attr_number_check attr_check_number(const char *s, size_t len)
 {
     const char *end = s + len;
-    int significant = 0, pending_zeros = 0;
-    bool digits = false, leading = true;
+    int significant = 0, pending = 0;
+    bool any = false, leading = true;
     if (s < end && (*s == '-' || *s == '+')) s++;
-    for (; s < end && *s >= '0' && *s <= '9'; s++) {
-        digits = true;
-        if (leading && *s == '0') continue;
-        leading = false;
-        if (*s == '0') {
-            pending_zeros++;
-        } else {
-            significant += pending_zeros + 1;
-            pending_zeros = 0;
-        }
-    }
-    if (s < end && *s == '.') {
-        for (s++; s < end && *s >= '0' && *s <= '9'; s++) {
-            digits = true;
-            if (leading && *s == '0') continue;
-            leading = false;
-            if (*s == '0') {
-                pending_zeros++;
-            } else {
-                significant += pending_zeros + 1;
-                pending_zeros = 0;
-            }
-        }
-    }
-    if (!digits) return ATTR_NUMBER_SYNTAX;
+    s = attr_digits(s, end, &any, &leading, &significant, &pending);
+    if (s < end && *s == '.') s = attr_digits(s + 1, end, &any, &leading, &significant, &pending);
+    if (!any) return ATTR_NUMBER_SYNTAX;
     if (s < end && (*s == 'e' || *s == 'E')) {
         s++;
         if (s < end && (*s == '-' || *s == '+')) s++;

@@ -12,10 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
+#include "event_fixture.h"
 
-#define ORDERS_ARN \
-    "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2024-01-01T00:00:00.000"
 #define SEQ40 "1234567890123456789012345678901234567890"
 
 /* One record with eventName NAME and eventSourceARN ARN; DDB and EXTRA are further members
@@ -25,32 +23,6 @@
     "\"eventSource\":\"aws:dynamodb\",\"awsRegion\":\"eu-west-1\",\"eventSourceARN\":\"" arn \
     "\",\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":\"k\"}},\"SequenceNumber\":\"" SEQ40 "\"" ddb  \
     "}" extra "}"
-#define EVENT(records) "{\"Records\":[" records "]}"
-
-typedef struct fixture {
-    event_decoder *d;
-    char *buf; /* the event last decoded: the decoder works in it, the batch borrows it */
-    event_batch batch;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->d = event_decoder_new();
-    assert_non_null(f->d);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    event_decoder_free(f->d);
-    free(f->buf);
-    free(f);
-    return 0;
-}
 
 /* The event goes into a fresh buffer of exactly len + 1 bytes, so the sanitizer catches a
  * read past the spare byte, and the previous buffer is freed first, so a record that still
@@ -58,13 +30,7 @@ static int teardown(void **state)
  * took it for input would see a different event. */
 static const event_batch *accept_n(fixture *f, const char *text, size_t len)
 {
-    free(f->buf);
-    f->buf = malloc(len + 1);
-    assert_non_null(f->buf);
-    memcpy(f->buf, text, len);
-    f->buf[len] = '}';
-    memset(&f->batch, 0, sizeof f->batch);
-    if (!event_decode(f->d, f->buf, len, &f->batch))
+    if (!fixture_decode(f, text, len, '}'))
         fail_msg("event refused: %s\nevent: %.*s", event_error(f->d), (int)len, text);
     return &f->batch;
 }
@@ -73,18 +39,10 @@ __attribute__((format(printf, 2, 3))) static const event_batch *accept(fixture *
                                                                        ...)
 {
     va_list ap;
-    char *text;
-    int n;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    char *text = fixture_vformat(fmt, ap);
     va_end(ap);
-    assert_true(n >= 0);
-    text = malloc((size_t)n + 1);
-    assert_non_null(text);
-    va_start(ap, fmt);
-    vsnprintf(text, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    accept_n(f, text, (size_t)n);
+    accept_n(f, text, strlen(text));
     free(text);
     return &f->batch;
 }

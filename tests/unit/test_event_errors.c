@@ -13,10 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
+#include "event_fixture.h"
 
-#define ORDERS_ARN \
-    "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2024-01-01T00:00:00.000"
 
 /* One record with eventName NAME whose "dynamodb" member is DDB; RECORD adds EXTRA (""
  * or starting with a comma) to a valid "dynamodb". */
@@ -26,55 +24,15 @@
     "\"" ORDERS_ARN "\",\"dynamodb\":" ddb "}"
 #define RECORD(name, extra) \
     RECORD_WITH_DDB(name, "{\"Keys\":{\"pk\":{\"S\":\"k\"}},\"SequenceNumber\":\"1\"" extra "}")
-#define EVENT(records) "{\"Records\":[" records "]}"
 #define IMAGE_EVENT EVENT(RECORD("INSERT", ",\"NewImage\":%s"))
 #define IMAGE_PATH "Records[0].dynamodb.NewImage."
 #define TAGS "expected one type tag (S, N, B, BOOL, NULL, M, L, SS, NS, BS), found "
-
-typedef struct fixture {
-    event_decoder *d;
-    char *buf; /* the event last decoded: the decoder works in it */
-    event_batch batch;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->d = event_decoder_new();
-    assert_non_null(f->d);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    event_decoder_free(f->d);
-    free(f->buf);
-    free(f);
-    return 0;
-}
-
-/* Decodes len bytes in a fresh buffer of exactly len + 1 bytes whose spare byte holds
- * `spare`: the sanitizer catches reads past it, and a decoder that took it for input would
- * see a different event. */
-static bool decode_raw(fixture *f, const char *text, size_t len, char spare)
-{
-    free(f->buf);
-    f->buf = malloc(len + 1);
-    assert_non_null(f->buf);
-    memcpy(f->buf, text, len);
-    f->buf[len] = spare;
-    memset(&f->batch, 0, sizeof f->batch);
-    return event_decode(f->d, f->buf, len, &f->batch);
-}
 
 /* The error for an event that must be refused: always one non-empty line. */
 static const char *refuse_n(fixture *f, const char *text, size_t len)
 {
     const char *err;
-    if (decode_raw(f, text, len, '}'))
+    if (fixture_decode(f, text, len, '}'))
         fail_msg("event accepted (%zu records), want a refusal\nevent: %.*s", f->batch.count,
                  (int)(len < 600 ? len : 600), text);
     err = event_error(f->d);
@@ -84,20 +42,6 @@ static const char *refuse_n(fixture *f, const char *text, size_t len)
     return err;
 }
 
-static char *vformat(const char *fmt, va_list ap)
-{
-    va_list again;
-    char *s;
-    int n;
-    va_copy(again, ap);
-    n = vsnprintf(NULL, 0, fmt, again);
-    va_end(again);
-    assert_true(n >= 0);
-    s = malloc((size_t)n + 1);
-    assert_non_null(s);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    return s;
-}
 
 __attribute__((format(printf, 2, 3))) static const char *refuse(fixture *f, const char *fmt, ...)
 {
@@ -105,7 +49,7 @@ __attribute__((format(printf, 2, 3))) static const char *refuse(fixture *f, cons
     char *text;
     const char *err;
     va_start(ap, fmt);
-    text = vformat(fmt, ap);
+    text = fixture_vformat(fmt, ap);
     va_end(ap);
     err = refuse_n(f, text, strlen(text));
     free(text);
@@ -210,7 +154,7 @@ static void test_an_event_cut_at_any_byte_is_refused(void **state)
         fixture *f = *state;
         const char *err;
         bool in_utf8 = cut > 0 && ((unsigned char)event[cut] & 0xC0) == 0x80;
-        if (decode_raw(f, event, cut, event[cut]))
+        if (fixture_decode(f, event, cut, event[cut]))
             fail_msg("event cut after %zu bytes was accepted", cut);
         err = event_error(f->d);
         if (strncmp(err, "invalid JSON at byte ", 21) != 0 &&
@@ -343,7 +287,7 @@ static void test_invalid_utf8_in_any_string_is_refused_at_its_offset(void **stat
             assert_non_null(text);
             sprintf(text, places[p], value);
             for (offset = 0; (unsigned char)text[offset] < 0x80; offset++) {}
-            if (decode_raw(f, text, strlen(text), '}')) fail_msg("accepted: %s", text);
+            if (fixture_decode(f, text, strlen(text), '}')) fail_msg("accepted: %s", text);
             err = event_error(f->d);
             if (strncmp(err, "invalid UTF-8 at byte ", 22) != 0 || at_byte(err) != (long)offset)
                 fail_msg("%s\nerror:    %s\nexpected: invalid UTF-8 at byte %zu", text, err,
@@ -362,7 +306,7 @@ static void test_utf8_at_the_edges_of_validity_is_accepted(void **state)
                                "\xF0\x90\x80\x80 \xF4\x8F\xBF\xBF\"}}"));
     const char *s = NULL;
     size_t n = 0;
-    if (!decode_raw(f, text, sizeof text - 1, '}')) fail_msg("refused: %s", event_error(f->d));
+    if (!fixture_decode(f, text, sizeof text - 1, '}')) fail_msg("refused: %s", event_error(f->d));
     assert_int_equal(ddb_get_s(ddb_get(f->batch.records[0].new_image, "s"), &s, &n), DDB_OK);
     assert_int_equal(n, 2 + 1 + 2 + 1 + 3 + 1 + 3 + 1 + 3 + 1 + 3 + 1 + 4 + 1 + 4);
 }
@@ -608,7 +552,7 @@ static void test_values_nested_32_levels_deep_are_accepted(void **state)
     size_t i, n = 0;
     assert_non_null(text);
     sprintf(text, EVENT(RECORD("INSERT", ",\"NewImage\":{\"deep\":%s}")), value);
-    if (!decode_raw(f, text, strlen(text), '}')) fail_msg("refused: %s", event_error(f->d));
+    if (!fixture_decode(f, text, strlen(text), '}')) fail_msg("refused: %s", event_error(f->d));
     v = ddb_get(f->batch.records[0].new_image, "deep");
     for (i = 0; i < 32; i++) v = i % 2 ? ddb_get(v, "k") : ddb_at(v, 0);
     assert_int_equal(ddb_get_s(v, &s, &n), DDB_OK);
@@ -660,7 +604,7 @@ static void test_deep_json_in_an_ignored_key_never_overflows_the_stack(void **st
     memset(text + 18, '[', n);
     memset(text + 18 + n, ']', n);
     strcpy(text + 18 + 2 * n, "}");
-    if (!decode_raw(f, text, strlen(text), '}'))
+    if (!fixture_decode(f, text, strlen(text), '}'))
         assert_true(event_error(f->d)[0] != '\0');
     else
         assert_int_equal(f->batch.count, 0);
@@ -675,7 +619,7 @@ static void test_a_refused_event_does_not_spoil_the_next_one(void **state)
     static const char good[] = EVENT(RECORD("REMOVE", ",\"OldImage\":{\"a\":{\"S\":\"b\"}}"));
     refuse(f,
            EVENT(RECORD("INSERT", "") "," RECORD("INSERT", ",\"NewImage\":{\"a\":{\"N\":\"x\"}}")));
-    if (!decode_raw(f, good, sizeof good - 1, '}')) fail_msg("refused: %s", event_error(f->d));
+    if (!fixture_decode(f, good, sizeof good - 1, '}')) fail_msg("refused: %s", event_error(f->d));
     assert_int_equal(f->batch.count, 1);
     assert_int_equal(f->batch.records[0].event_name, DDB_REMOVE);
     assert_int_equal(ddb_count(f->batch.records[0].old_image), 1);
