@@ -1,11 +1,13 @@
 /* api.c - the host service table that every plugin receives in on_init: logging attributed
- * to the handler and typed lookups in its manifest "config" object (a json-c object).
- * Holds no state of its own; it must never let a plugin's bad argument crash the host. */
+ * to the handler, typed lookups in its manifest "config" object (a json-c object), and the
+ * Lambda invocation being served. Holds no state of its own; it must never let a plugin's
+ * bad argument crash the host. */
 #include "api.h"
 
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -66,6 +68,32 @@ static ddb_status api_config_bool(const ddb_config *cfg, const char *key, bool *
     return DDB_OK;
 }
 
+int64_t api_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static const char *api_request_id(const ddb_handle *self)
+{
+    return self && self->invocation ? self->invocation->request_id : NULL;
+}
+
+static const char *api_function_arn(const ddb_handle *self)
+{
+    return self && self->invocation && self->invocation->request_id
+               ? self->invocation->function_arn
+               : NULL;
+}
+
+static int64_t api_remaining_ms(const ddb_handle *self)
+{
+    if (!self || !self->invocation || self->invocation->deadline_ms <= 0) return -1;
+    int64_t left = self->invocation->deadline_ms - api_now_ms();
+    return left > 0 ? left : 0;
+}
+
 const ddb_host_api *api_table(void)
 {
     static const ddb_host_api table = {
@@ -76,6 +104,9 @@ const ddb_host_api *api_table(void)
         .config_string = api_config_string,
         .config_int64 = api_config_int64,
         .config_bool = api_config_bool,
+        .request_id = api_request_id,
+        .function_arn = api_function_arn,
+        .remaining_ms = api_remaining_ms,
     };
     return &table;
 }

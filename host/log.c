@@ -1,41 +1,106 @@
-/* log.c - the process-wide logger: level filter and line format on stderr.
- * Owns the only global state in the host (the level). Never allocates. */
+/* log.c - the process-wide logger: level filter and line format (text or JSON) on stderr.
+ * Owns the only global state in the host: the level, the format and the request id the
+ * lines are attributed to. Never allocates; a line is written with one call. */
 #include "log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
+#include <sys/time.h>
+#include <time.h>
 
-static ddb_log_level log_threshold = DDB_LOG_INFO;
+static struct {
+    ddb_log_level threshold;
+    bool json;
+    const char *request_id;
+} log_state = {DDB_LOG_INFO, false, NULL};
 
-void log_set_level(ddb_log_level level) { log_threshold = level; }
+void log_set_level(ddb_log_level level) { log_state.threshold = level; }
 
-ddb_log_level log_level(void) { return log_threshold; }
+ddb_log_level log_level(void) { return log_state.threshold; }
+
+void log_set_request_id(const char *request_id) { log_state.request_id = request_id; }
 
 bool log_parse_level(const char *text, ddb_log_level *out)
 {
-    static const char *const names[] = {"error", "warn", "info", "debug"};
-    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcasecmp(text, names[i]) == 0) {
-            *out = (ddb_log_level)i;
+    static const struct { const char *name; ddb_log_level level; } names[] = {
+        {"error", DDB_LOG_ERROR}, {"fatal", DDB_LOG_ERROR}, {"warn", DDB_LOG_WARN},
+        {"warning", DDB_LOG_WARN}, {"info", DDB_LOG_INFO},  {"debug", DDB_LOG_DEBUG},
+        {"trace", DDB_LOG_DEBUG},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcasecmp(text, names[i].name) == 0) {
+            *out = names[i].level;
             return true;
         }
     }
-    if (strcasecmp(text, "warning") == 0) {
-        *out = DDB_LOG_WARN;
-        return true;
-    }
     return false;
+}
+
+void log_from_lambda_env(void)
+{
+    const char *format = getenv("AWS_LAMBDA_LOG_FORMAT");
+    const char *level = getenv("AWS_LAMBDA_LOG_LEVEL");
+    ddb_log_level parsed;
+    if (format && strcasecmp(format, "JSON") == 0) log_state.json = true;
+    else if (format && *format && strcasecmp(format, "Text") != 0)
+        log_warn("AWS_LAMBDA_LOG_FORMAT \"%s\" is neither JSON nor Text: using Text", format);
+    if (level && *level) {
+        if (log_parse_level(level, &parsed)) log_state.threshold = parsed;
+        else log_warn("AWS_LAMBDA_LOG_LEVEL \"%s\" is not a log level: using %s", level,
+                      log_state.threshold == DDB_LOG_INFO ? "INFO" : "the current level");
+    }
+}
+
+/* Appends s to out as the body of a JSON string; returns the new length. */
+static size_t log_json_escape(char *out, size_t n, size_t cap, const char *s)
+{
+    for (; *s && n + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    return n;
+}
+
+static void log_json_line(ddb_log_level level, const char *message)
+{
+    static const char *const levels[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+    char line[6144];
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    size_t n = strftime(line, sizeof line, "{\"timestamp\":\"%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)snprintf(line + n, sizeof line - n, ".%03dZ\",\"level\":\"%s\",",
+                          (int)(tv.tv_usec / 1000), levels[level]);
+    if (log_state.request_id) {
+        n += (size_t)snprintf(line + n, sizeof line - n, "\"requestId\":\"");
+        n = log_json_escape(line, n, sizeof line - 64, log_state.request_id);
+        n += (size_t)snprintf(line + n, sizeof line - n, "\",");
+    }
+    n += (size_t)snprintf(line + n, sizeof line - n, "\"message\":\"");
+    n = log_json_escape(line, n, sizeof line - 4, message);
+    snprintf(line + n, sizeof line - n, "\"}\n");
+    fputs(line, stderr);
 }
 
 void log_msg(ddb_log_level level, const char *fmt, ...)
 {
     static const char *const tags[] = {"error: ", "warning: ", "", "debug: "};
-    if (level > log_threshold) return;
-    char line[2048];
+    if (level > log_state.threshold) return;
+    char line[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "ddbhost: %s%s\n", tags[level], line);
+    if (log_state.json) log_json_line(level, line);
+    else fprintf(stderr, "ddbhost: %s%s\n", tags[level], line);
 }

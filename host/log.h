@@ -1,6 +1,7 @@
 /* log.h - the process-wide logger, the one piece of global state in the host.
  * Writes one line per message on stderr: "ddbhost: error: ...", "ddbhost: warning: ...",
- * "ddbhost: ..." (info and debug). It knows nothing of events or plugins. */
+ * "ddbhost: ..." (info and debug), or JSON lines under Lambda's JSON log format.
+ * It knows nothing of events or plugins. */
 #ifndef DDBHOST_LOG_H
 #define DDBHOST_LOG_H
 
@@ -10,6 +11,14 @@ void log_set_level(ddb_log_level level);
 ddb_log_level log_level(void);
 /* Parses "error" | "warn" | "info" | "debug" (any case); false when unknown. */
 bool log_parse_level(const char *text, ddb_log_level *out);
+
+/* Lambda's own switches: AWS_LAMBDA_LOG_FORMAT=JSON makes every line a JSON object with
+ * timestamp, level, requestId and message; AWS_LAMBDA_LOG_LEVEL (TRACE, DEBUG, INFO, WARN,
+ * ERROR, FATAL) sets the threshold. Unknown values are ignored with a warning. */
+void log_from_lambda_env(void);
+/* The request id that JSON lines carry; NULL outside an invocation. Borrowed: the caller
+ * keeps it alive until it sets another. */
+void log_set_request_id(const char *request_id);
 
 void log_msg(ddb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_error(...) log_msg(DDB_LOG_ERROR, __VA_ARGS__)

@@ -90,7 +90,7 @@ static bool main_load(const char *manifest_path, const char *plugin, manifest *m
         log_error("%s", err);
         return false;
     }
-    *r = router_new(m, err, sizeof err);
+    *r = router_new(m, NULL, err, sizeof err);
     if (!*r) {
         log_error("%s", err);
         manifest_free(m);
@@ -132,7 +132,7 @@ static char *main_repeat(router *r, event_decoder *d, char *buf, size_t len, lon
         free(response);
         memcpy(buf, orig, len);
         double t0 = main_now_ms();
-        response = process_event(r, d, buf, len, res, err, cap);
+        response = process_event(r, d, buf, len, res, NULL, err, cap);
         ms[i] = main_now_ms() - t0;
         if (!response) goto done;
         if (i == 0) {
@@ -176,7 +176,7 @@ static int main_invoke(const char *manifest_path, const char *plugin, const char
     char err[1024] = "out of memory";
     char *response = !d            ? NULL
                      : repeat > 1 ? main_repeat(r, d, buf, len, repeat, &res, err, sizeof err)
-                                  : process_event(r, d, buf, len, &res, err, sizeof err);
+                                  : process_event(r, d, buf, len, &res, NULL, err, sizeof err);
     router_free(r); /* on_fini runs before the response is printed */
     manifest_free(&m);
     event_decoder_free(d);

@@ -10,7 +10,13 @@
  * returns the batch response for Lambda (one line of JSON; owned by the caller: free()),
  * even when records failed; *res says what happened. Returns NULL when the event cannot
  * be decoded (err: the decoder's one line) or memory runs out. */
+typedef struct process_times {
+    double decode_ms;
+    double deliver_ms; /* the handlers' time, hooks included */
+} process_times;
+
+/* With times, the info line also says how long decoding and the handlers took. */
 char *process_event(router *r, event_decoder *d, char *buf, size_t len, router_result *res,
-                    char *err, size_t cap);
+                    process_times *times, char *err, size_t cap);
 
 #endif

@@ -33,6 +33,9 @@ typedef struct router_route {
 struct router {
     router_route *routes;
     size_t count;
+    size_t *route_records;
+    api_invocation invocation;
+    int64_t margin_ms;
     const router_route *wildcard;
     manifest_on_failure on_failure;
     unsigned char *failed; /* per record of the current batch */
@@ -41,11 +44,13 @@ struct router {
     size_t cap_failures;
 };
 
-static bool router_init_handler(router_handler *h, const char *route, char *err, size_t cap)
+static bool router_init_handler(router_handler *h, const char *route,
+                                const api_invocation *invocation, char *err, size_t cap)
 {
     char reason[512] = "";
     h->handle.name = h->plugin.info->name;
     h->handle.route = route;
+    h->handle.invocation = invocation;
     if (!h->plugin.on_init) {
         h->initialised = true; /* accepted: on_fini still runs at shutdown */
         return true;
@@ -89,17 +94,22 @@ void router_free(router *r)
         free(route->handlers);
     }
     free(r->routes);
+    free(r->route_records);
     free(r->failed);
     free(r->failures);
     free(r);
 }
 
-router *router_new(const manifest *m, char *err, size_t cap)
+router *router_new(const manifest *m, router_failure *why, char *err, size_t cap)
 {
+    router_failure failure = ROUTER_NOMEM;
     router *r = calloc(1, sizeof *r);
-    if (!r || !(r->routes = calloc(m->count ? m->count : 1, sizeof *r->routes))) {
+    if (!r || !(r->routes = calloc(m->count ? m->count : 1, sizeof *r->routes)) ||
+        !(r->route_records = calloc(m->count ? m->count : 1, sizeof *r->route_records))) {
+        if (r) free(r->routes);
         free(r);
         snprintf(err, cap, "out of memory loading plugins");
+        if (why) *why = failure;
         return NULL;
     }
     r->on_failure = m->on_failure;
@@ -112,21 +122,33 @@ router *router_new(const manifest *m, char *err, size_t cap)
         route->handlers = calloc(mr->count, sizeof *route->handlers);
         if (!route->handlers) {
             snprintf(err, cap, "out of memory loading plugins");
-            router_free(r);
-            return NULL;
+            goto fail;
         }
         for (size_t j = 0; j < mr->count; j++) {
             router_handler *h = &route->handlers[route->count++];
             h->spec = &mr->handlers[j];
-            if (!loader_open(h->spec->plugin, &h->plugin, err, cap) ||
-                !router_init_handler(h, mr->table, err, cap)) {
-                router_free(r);
-                return NULL;
-            }
+            failure = ROUTER_REFUSED;
+            if (!loader_open(h->spec->plugin, &h->plugin, err, cap)) goto fail;
+            failure = ROUTER_INIT_FAILED;
+            if (!router_init_handler(h, mr->table, &r->invocation, err, cap)) goto fail;
         }
     }
     return r;
+fail:
+    router_free(r);
+    if (why) *why = failure;
+    return NULL;
 }
+
+void router_set_invocation(router *r, const api_invocation *inv, int64_t margin_ms)
+{
+    r->invocation = inv ? *inv : (api_invocation){NULL, NULL, 0};
+    r->margin_ms = margin_ms;
+}
+
+const char *router_route_name(const router *r, size_t i) { return r->routes[i].table; }
+
+size_t router_route_count(const router *r) { return r->count; }
 
 static const router_route *router_find(const router *r, ddb_str table)
 {
@@ -153,6 +175,15 @@ static void router_log_failure(const ddb_record *rec, const router_handler *h, c
              rec->index, (int)(rec->table.ptr ? rec->table.len : 8),
              rec->table.ptr ? rec->table.ptr : "no table", (int)rec->sequence_number.len,
              rec->sequence_number.ptr ? rec->sequence_number.ptr : "", h->handle.name, what);
+}
+
+static void router_deadline(const router *r, const event_batch *b, size_t i, int64_t left)
+{
+    const ddb_str *seq = &b->records[i].sequence_number;
+    log_warn("deadline: stopped before record %zu of %zu with %lld ms left (margin %lld ms); "
+             "Lambda retries from SequenceNumber %.*s",
+             i, b->count, (long long)left, (long long)r->margin_ms, (int)seq->len,
+             seq->ptr ? seq->ptr : "");
 }
 
 /* Delivers one record to its handlers in order; returns whether any handler took it and
@@ -229,15 +260,26 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
     }
     if (b->count) memset(r->failed, 0, b->count);
 
+    memset(r->route_records, 0, r->count * sizeof *r->route_records);
+    out->route_records = r->route_records;
     ddb_batch batch = {sizeof batch, (uint32_t)b->count, DDB_OK};
     size_t i = 0;
     for (; i < b->count; i++) {
         const ddb_record *rec = &b->records[i];
+        if (r->invocation.deadline_ms > 0) {
+            int64_t left = r->invocation.deadline_ms - api_now_ms();
+            if (left < r->margin_ms) {
+                router_deadline(r, b, i, left);
+                out->deadline_cut = true;
+                break;
+            }
+        }
         const router_route *route = router_find(r, rec->table);
         if (!route || !router_record(r, route, rec, &batch)) {
             out->skipped++;
             continue;
         }
+        r->route_records[route - r->routes]++;
         out->delivered++;
         if (r->failed[i] && r->on_failure == MANIFEST_STOP) {
             i++;
@@ -253,6 +295,10 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
         if (r->on_failure == MANIFEST_STOP && out->nfailures) continue;
         r->failures[out->nfailures++] = b->records[k].sequence_number;
     }
+    /* Out of time: Lambda must retry from the first record not delivered. Under "stop" an
+     * earlier failure already makes it retry from there. */
+    if (out->deadline_cut && !(r->on_failure == MANIFEST_STOP && out->nfailures))
+        r->failures[out->nfailures++] = b->records[i].sequence_number;
     out->failures = r->failures;
     return true;
 }

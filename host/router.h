@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "api.h"
 #include "event.h"
 #include "manifest.h"
 
@@ -20,11 +21,29 @@ typedef struct router_result {
     const ddb_str *failures; /* SequenceNumbers for batchItemFailures, in record order;
                                 borrowed from the router and the batch until the next call */
     size_t nfailures;
+    bool deadline_cut;       /* delivery stopped because the invocation's deadline neared */
+    const size_t *route_records; /* records delivered per route, in manifest order */
 } router_result;
 
+typedef enum router_failure {
+    ROUTER_REFUSED,     /* a plugin could not be loaded or failed validation */
+    ROUTER_INIT_FAILED, /* a plugin's on_init failed */
+    ROUTER_NOMEM
+} router_failure;
+
 /* Loads and validates every plugin of m, then runs each handler's on_init. On failure
- * returns NULL with one line in err (no "ddbhost: error:" prefix); nothing stays loaded. */
-router *router_new(const manifest *m, char *err, size_t cap);
+ * returns NULL with one line in err (no "ddbhost: error:" prefix) and, when why is not
+ * NULL, what kind of failure it was; nothing stays loaded. m must outlive the router. */
+router *router_new(const manifest *m, router_failure *why, char *err, size_t cap);
+
+/* The invocation the next batches belong to (copied; its strings are borrowed until the
+ * next call), or NULL for none. Plugins see it through the host API; with a deadline,
+ * delivery stops once less than margin_ms remain before it. */
+void router_set_invocation(router *r, const api_invocation *inv, int64_t margin_ms);
+
+/* The table name of route i, in manifest order ("*" for the catch-all). */
+const char *router_route_name(const router *r, size_t i);
+size_t router_route_count(const router *r);
 /* Runs on_fini for every handler, then unloads. */
 void router_free(router *r);
 

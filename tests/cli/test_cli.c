@@ -14,6 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ddb/plugin.h>
+
+#define CLI_STR_(x) #x
+#define CLI_STR(x) CLI_STR_(x)
+/* This host's plugin ABI version as it prints it, e.g. "1.1". */
+#define HOST_ABI CLI_STR(DDB_ABI_MAJOR) "." CLI_STR(DDB_ABI_MINOR)
+
 #include "run.h"
 
 #define FIXTURES DDB_SOURCE_DIR "/tests/cli/fixtures"
@@ -133,7 +140,7 @@ static void test_version_names_the_host_and_the_plugin_abi(void **state)
     run_output r;
     (void)state;
     CLI_RUN(&r, NULL, "--version");
-    cli_expect(&r, 0, "ddbhost 0.1.0 (plugin ABI 1.0)\n", "");
+    cli_expect(&r, 0, "ddbhost 0.1.0 (plugin ABI " HOST_ABI ")\n", "");
 }
 
 /* A usage error: exit 2, nothing on stdout, the error (naming what is wrong) then the hint. */
@@ -227,7 +234,7 @@ static void test_a_plugin_built_for_another_abi_major_is_refused_with_both_versi
     CLI_RUN(&r, NULL, "--invoke", ABI_FIXTURES "/major_mismatch.so", ORDERS);
     cli_expect(&r, 1, "",
                "ddbhost: error: plugin \"" ABI_FIXTURES "/major_mismatch.so\" was built for plugin "
-               "ABI 2.0, this host supports 1.0 (hint: rebuild the plugin against this host's "
+               "ABI 2.0, this host supports " HOST_ABI " (hint: rebuild the plugin against this host's "
                "plugin.h, or upgrade the host)\n");
 }
 

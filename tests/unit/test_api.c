@@ -136,7 +136,7 @@ static char *stderr_of(void (*fn)(void))
 
 static void log_as_orders_audit(void)
 {
-    const ddb_handle self = {"orders-audit", "Orders"};
+    const ddb_handle self = {"orders-audit", "Orders", NULL};
     const ddb_host_api *api = api_table();
     log_set_level(DDB_LOG_INFO);
     api->log(&self, DDB_LOG_INFO, "wrote %d rows", 3);
@@ -158,9 +158,39 @@ static void test_log_lines_name_the_handler_and_respect_the_level(void **state)
                         "ddbhost: plugin: anonymous\n");
 }
 
+static void test_outside_an_invocation_there_is_no_request_id_nor_deadline(void **state)
+{
+    (void)state;
+    const ddb_handle self = {"p", "*", NULL};
+    const ddb_host_api *api = api_table();
+    assert_true(api->size >= offsetof(ddb_host_api, remaining_ms) + sizeof api->remaining_ms);
+    assert_null(api->request_id(&self));
+    assert_null(api->function_arn(&self));
+    assert_int_equal(api->remaining_ms(&self), -1);
+    assert_null(api->request_id(NULL));
+}
+
+static void test_a_plugin_sees_the_invocation_it_serves(void **state)
+{
+    (void)state;
+    api_invocation inv = {"8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+                          "arn:aws:lambda:eu-west-1:123456789012:function:orders",
+                          api_now_ms() + 60000};
+    const ddb_handle self = {"p", "Orders", &inv};
+    const ddb_host_api *api = api_table();
+    assert_string_equal(api->request_id(&self), inv.request_id);
+    assert_string_equal(api->function_arn(&self), inv.function_arn);
+    int64_t left = api->remaining_ms(&self);
+    assert_true(left > 50000 && left <= 60000);
+    inv.deadline_ms = api_now_ms() - 5; /* already past: never negative */
+    assert_int_equal(api->remaining_ms(&self), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_outside_an_invocation_there_is_no_request_id_nor_deadline),
+        cmocka_unit_test(test_a_plugin_sees_the_invocation_it_serves),
         cmocka_unit_test(test_table_states_its_own_size_and_abi_version),
         cmocka_unit_test_setup_teardown(test_config_string_returns_strings_only, config_setup,
                                         config_teardown),

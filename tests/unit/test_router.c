@@ -50,7 +50,7 @@ static void deliver(run *t, const char *on_failure, const char *probe_config, co
              "\"on_failure\":\"%s\"}",
              PROBE, log_path, probe_config, on_failure);
     assert_true(manifest_parse(text, strlen(text), "/tmp/manifest.json", &t->m, err, sizeof err));
-    t->r = router_new(&t->m, err, sizeof err);
+    t->r = router_new(&t->m, NULL, err, sizeof err);
     if (!t->r) fail_msg("%s", err);
     t->d = event_decoder_new();
     size_t len = strlen(event);

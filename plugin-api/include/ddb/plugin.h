@@ -1,4 +1,4 @@
-/* ddb/plugin.h - the ddbhost plugin ABI, version 1.0: the only header a plugin includes.
+/* ddb/plugin.h - the ddbhost plugin ABI, version 1.1: the only header a plugin includes.
  * It owns the descriptor a plugin exports, the record and value views the host hands to
  * callbacks, the inline accessors over them and the host service table. It must not need
  * anything beyond <stddef.h>, <stdint.h> and <stdbool.h>, and nothing in it links against
@@ -28,7 +28,7 @@
 
 #define DDB_PLUGIN_MAGIC 0x44444250u /* "DDBP" */
 #define DDB_ABI_MAJOR 1
-#define DDB_ABI_MINOR 0
+#define DDB_ABI_MINOR 1
 
 /* ---- statuses ------------------------------------------------------------------------ */
 
@@ -375,8 +375,9 @@ typedef enum ddb_log_level {
 typedef struct ddb_handle ddb_handle; /* the host's record of one loaded handler */
 typedef struct ddb_config ddb_config; /* a handler's "config" object from the manifest */
 
-/* Handed to on_init; entries are only ever appended. Check `size` before using an entry
- * newer than ABI 1.0 (none yet): offsetof(ddb_host_api, entry) < size. */
+/* Handed to on_init; entries are only ever appended. A plugin built against this header
+ * only ever runs on a host of the same or a newer minor version, so every entry it knows
+ * is there; `size` is sizeof(ddb_host_api) as the host built it. */
 typedef struct ddb_host_api {
     uint32_t size;
     uint16_t abi_major;
@@ -393,6 +394,13 @@ typedef struct ddb_host_api {
     /* DDB_ERR_NOT_FOUND when absent, DDB_ERR_TYPE when not an integer. */
     ddb_status (*config_int64)(const ddb_config *cfg, const char *key, int64_t *out);
     ddb_status (*config_bool)(const ddb_config *cfg, const char *key, bool *out);
+
+    /* ABI 1.1: the Lambda invocation being served. Strings are owned by the host and valid
+     * until the batch ends; NULL outside an invocation (under `ddbhost --invoke`). */
+    const char *(*request_id)(const ddb_handle *self);
+    const char *(*function_arn)(const ddb_handle *self);
+    /* Milliseconds left before Lambda's deadline for this invocation; -1 when there is none. */
+    int64_t (*remaining_ms)(const ddb_handle *self);
 } ddb_host_api;
 
 /* What on_init receives. Borrowed: valid during on_init only, except host, self and config,
