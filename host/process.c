@@ -38,8 +38,8 @@ char *process_event(router *r, event_decoder *d, char *buf, size_t len, router_r
         snprintf(extra + n, sizeof extra - n, ", decode %.3f ms, handlers %.3f ms",
                  times->decode_ms, times->deliver_ms);
     }
-    log_info("%zu records: %zu delivered, %zu failed, %zu skipped%s", res->records,
-             res->delivered, res->failed, res->skipped, extra);
+    log_info("%zu record%s: %zu delivered, %zu failed, %zu skipped%s", res->records,
+             res->records == 1 ? "" : "s", res->delivered, res->failed, res->skipped, extra);
     char *response = response_json(res->failures, res->nfailures,
                                    batch.tumbling_window ? &batch.window_state : NULL, NULL);
     if (!response) snprintf(err, cap, "out of memory writing the batch response");
