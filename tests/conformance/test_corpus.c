@@ -394,8 +394,8 @@ static json_object *corpus_records(const corpus_case *c, json_object *event, cor
 static const char *corpus_check_answer(const run_output *r, const run_lines *out, size_t nrec)
 {
     char info[128];
-    snprintf(info, sizeof info, "ddbhost: %zu records: %zu delivered, 0 failed, 0 skipped\n",
-             nrec, nrec);
+    snprintf(info, sizeof info, "ddbhost: %zu record%s: %zu delivered, 0 failed, 0 skipped\n",
+             nrec, nrec == 1 ? "" : "s", nrec);
     if (r->status != 0) return "expected exit status 0";
     if (strstr(r->err, "error")) return "stderr mentions an error";
     if (!strstr(r->err, info)) return "stderr lacks the line \"ddbhost: N records: N delivered, "
