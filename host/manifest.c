@@ -5,6 +5,7 @@
 #include "manifest.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -124,6 +125,86 @@ static const char *manifest_at(char out[MANIFEST_AT_CAP], const char *parent, co
     else
         snprintf(out, MANIFEST_AT_CAP, "%s[%s]", parent, manifest_quote(q, key));
     return out;
+}
+
+/* ---- keys and plain values ------------------------------------------------------------ */
+
+/* Refuses the first member of obj whose key is not in keys (NULL-terminated); expected
+ * names them as the message shows them. */
+static bool manifest_known_keys(const manifest_ctx *c, const char *at, json_object *obj,
+                                const char *const keys[], const char *expected)
+{
+    char q[MANIFEST_QUOTE_CAP];
+    for (struct json_object_iterator it = json_object_iter_begin(obj),
+                                     end = json_object_iter_end(obj);
+         !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        const char *key = json_object_iter_peek_name(&it);
+        size_t k = 0;
+        while (keys[k] && strcmp(keys[k], key) != 0) k++;
+        if (!keys[k])
+            return manifest_fail(c, at, "unknown key %s (expected %s)", manifest_quote(q, key),
+                                 expected);
+    }
+    return true;
+}
+
+/* The integer member key of obj, in [min, max]; *out keeps its default when it is absent. */
+static bool manifest_int(const manifest_ctx *c, const char *parent, json_object *obj,
+                         const char *key, int64_t min, int64_t max, int64_t *out)
+{
+    char at[MANIFEST_AT_CAP];
+    json_object *v;
+    if (!json_object_object_get_ex(obj, key, &v)) return true;
+    bool integer = json_object_is_type(v, json_type_int);
+    int64_t n = integer ? json_object_get_int64(v) : 0;
+    if (integer && n >= min && n <= max) {
+        *out = n;
+        return true;
+    }
+    /* json-c clamps what int64 cannot hold, so such a number cannot be shown as written. */
+    bool clamped = integer && (n == INT64_MAX || n == INT64_MIN);
+    bool number = integer || json_object_is_type(v, json_type_double);
+    return manifest_fail(c, manifest_at(at, parent, key, -1),
+                         "expected an integer from %" PRId64 " to %" PRId64 ", found %s", min,
+                         max, clamped  ? "a number far out of range"
+                              : number ? json_object_to_json_string(v)
+                                       : manifest_kind(v));
+}
+
+static bool manifest_bool(const manifest_ctx *c, const char *parent, json_object *obj,
+                          const char *key, bool *out)
+{
+    char at[MANIFEST_AT_CAP];
+    json_object *v;
+    if (!json_object_object_get_ex(obj, key, &v)) return true;
+    if (!json_object_is_type(v, json_type_boolean))
+        return manifest_fail(c, manifest_at(at, parent, key, -1),
+                             "expected true or false, found %s", manifest_kind(v));
+    *out = json_object_get_boolean(v);
+    return true;
+}
+
+/* The string member key of obj as its index in names (NULL-terminated); expected names them
+ * as the message shows them. *out keeps its default when the member is absent. */
+static bool manifest_choice(const manifest_ctx *c, const char *parent, json_object *obj,
+                            const char *key, const char *const names[], const char *expected,
+                            int *out)
+{
+    char at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    json_object *v;
+    if (!json_object_object_get_ex(obj, key, &v)) return true;
+    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+    bool other_case = false;
+    for (int i = 0; s && names[i]; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+        other_case |= strcasecmp(s, names[i]) == 0;
+    }
+    return manifest_fail(c, manifest_at(at, parent, key, -1), "expected %s, found %s%s", expected,
+                         s ? manifest_quote(q, s) : manifest_kind(v),
+                         other_case ? " (the case matters)" : "");
 }
 
 /* ---- JSON text ------------------------------------------------------------------------ */
@@ -363,18 +444,13 @@ static bool manifest_events(const manifest_ctx *c, const char *handler_at, json_
 static bool manifest_handler_build(const manifest_ctx *c, const char *at, json_object *v,
                                    manifest_handler *h)
 {
-    char q[MANIFEST_QUOTE_CAP];
     json_object *plugin, *events, *config;
+    static const char *const keys[] = {"plugin", "config", "events", NULL};
     if (!json_object_is_type(v, json_type_object))
         return manifest_fail(c, at, "expected a handler object ({\"plugin\": ...}), found %s",
                              manifest_kind(v));
-    for (struct json_object_iterator it = json_object_iter_begin(v), end = json_object_iter_end(v);
-         !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
-        const char *key = json_object_iter_peek_name(&it);
-        if (strcmp(key, "plugin") != 0 && strcmp(key, "config") != 0 && strcmp(key, "events") != 0)
-            return manifest_fail(c, at, "unknown key %s (expected \"plugin\", \"config\" or "
-                                 "\"events\")", manifest_quote(q, key));
-    }
+    if (!manifest_known_keys(c, at, v, keys, "\"plugin\", \"config\" or \"events\""))
+        return false;
     if (!json_object_object_get_ex(v, "plugin", &plugin))
         return manifest_fail(c, at, "missing key \"plugin\" (the path of the handler's .so file)");
     if (!manifest_plugin(c, at, plugin, &h->plugin)) return false;
@@ -394,58 +470,169 @@ static bool manifest_table_name_ok(const char *name)
     return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
 }
 
+static const manifest_stream manifest_stream_defaults = {
+    .batch_size = 100,
+    .max_batching_window_s = 0,
+    .bisect_on_error = true,
+    .max_retries = -1,
+    .starting_position = MANIFEST_TRIM_HORIZON,
+    .parallelization_factor = 1,
+};
+
+static void manifest_defaults(manifest *m)
+{
+    m->on_failure = MANIFEST_STOP;
+    m->deadline_margin_ms = 1000;
+    m->metrics = false;
+    m->function = (manifest_function){NULL, 256, 60, MANIFEST_X86_64};
+}
+
+/* A route's "stream": the knobs of its table's Lambda event source mapping. */
+static bool manifest_stream_build(const manifest_ctx *c, const char *at, json_object *v,
+                                  manifest_stream *s)
+{
+    static const char *const keys[] = {"batch_size", "max_batching_window_s", "bisect_on_error",
+                                       "max_retries", "starting_position",
+                                       "parallelization_factor", NULL};
+    static const char *const positions[] = {"TRIM_HORIZON", "LATEST", NULL};
+    if (!json_object_is_type(v, json_type_object))
+        return manifest_fail(c, at, "expected an object of event source settings "
+                             "({\"batch_size\": ...}), found %s", manifest_kind(v));
+    int position = (int)s->starting_position;
+    bool ok = manifest_known_keys(c, at, v, keys, "\"batch_size\", \"max_batching_window_s\", "
+                                  "\"bisect_on_error\", \"max_retries\", \"starting_position\" or "
+                                  "\"parallelization_factor\"") &&
+              manifest_int(c, at, v, "batch_size", 1, 10000, &s->batch_size) &&
+              manifest_int(c, at, v, "max_batching_window_s", 0, 300, &s->max_batching_window_s) &&
+              manifest_bool(c, at, v, "bisect_on_error", &s->bisect_on_error) &&
+              manifest_int(c, at, v, "max_retries", -1, 10000, &s->max_retries) &&
+              manifest_choice(c, at, v, "starting_position", positions,
+                              "\"TRIM_HORIZON\" or \"LATEST\"", &position) &&
+              manifest_int(c, at, v, "parallelization_factor", 1, 10, &s->parallelization_factor);
+    s->starting_position = (manifest_starting_position)position;
+    return ok;
+}
+
+/* A route's value in its long form, {"handlers": ..., "stream": {...}}: checks the form and the
+ * stream settings and points *handlers (and handlers_at) at the handlers. */
+static bool manifest_route_object(const manifest_ctx *c, const char *table, const char *at,
+                                  json_object *v, json_object **handlers,
+                                  char handlers_at[MANIFEST_AT_CAP], manifest_stream *s)
+{
+    static const char *const keys[] = {"handlers", "stream", NULL};
+    char stream_at[MANIFEST_AT_CAP];
+    json_object *stream;
+    if (json_object_object_get_ex(v, "plugin", NULL))
+        return manifest_fail(c, at, "\"plugin\" beside \"handlers\" or \"stream\": a route with "
+                             "stream settings lists its handlers under \"handlers\" "
+                             "({\"handlers\": {\"plugin\": ...}, \"stream\": {...}})");
+    if (!manifest_known_keys(c, at, v, keys, "\"handlers\" or \"stream\"")) return false;
+    if (!json_object_object_get_ex(v, "handlers", handlers))
+        return manifest_fail(c, at, "missing key \"handlers\" (the handler object, or the array "
+                             "of them, that serves this table)");
+    manifest_at(handlers_at, at, "handlers", -1);
+    if (!json_object_object_get_ex(v, "stream", &stream)) return true;
+    manifest_at(stream_at, at, "stream", -1);
+    if (strcmp(table, "*") == 0)
+        return manifest_fail(c, stream_at, "a \"*\" route is not an event source and takes no "
+                             "stream settings (hint: give each table a route of its own)");
+    return manifest_stream_build(c, stream_at, stream, s);
+}
+
 /* Fills r, which the caller has zeroed and counts already, so that manifest_free releases
- * whatever was built before a failure. */
+ * whatever was built before a failure. A route is a handler object, an array of them, or
+ * {"handlers": <either>, "stream": {...}}. */
 static bool manifest_route_build(const manifest_ctx *c, const char *table, json_object *v,
                                  manifest_route *r)
 {
-    char at[MANIFEST_AT_CAP], elem_at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    char at[MANIFEST_AT_CAP], handlers_at[MANIFEST_AT_CAP], elem_at[MANIFEST_AT_CAP];
+    char q[MANIFEST_QUOTE_CAP];
     if (!manifest_table_name_ok(table))
         return manifest_fail(c, "tables", "invalid table name %s (expected \"*\" or a DynamoDB "
                              "table name: 3 to 255 characters among a-z A-Z 0-9 _ - .)",
                              manifest_quote(q, table));
     manifest_at(at, "tables", table, -1);
+    r->stream = manifest_stream_defaults;
+    const char *list_at = at;
+    if (json_object_is_type(v, json_type_object) &&
+        (json_object_object_get_ex(v, "handlers", NULL) ||
+         json_object_object_get_ex(v, "stream", NULL))) {
+        if (!manifest_route_object(c, table, at, v, &v, handlers_at, &r->stream)) return false;
+        list_at = handlers_at;
+    }
     bool list = json_object_is_type(v, json_type_array);
     if (!list && !json_object_is_type(v, json_type_object))
-        return manifest_fail(c, at, "expected a handler object or an array of them, found %s",
+        return manifest_fail(c, list_at, "expected a handler object or an array of them, found %s",
                              manifest_kind(v));
     size_t n = list ? json_object_array_length(v) : 1;
-    if (n == 0) return manifest_fail(c, at, "expected at least one handler, found an empty array");
+    if (n == 0)
+        return manifest_fail(c, list_at, "expected at least one handler, found an empty array");
     r->table = strdup(table);
     r->handlers = calloc(n, sizeof *r->handlers);
     if (!r->table || !r->handlers) return manifest_fail(c, NULL, "out of memory");
     for (size_t i = 0; i < n; i++) {
         r->count++;
-        if (!manifest_handler_build(c, list ? manifest_at(elem_at, at, NULL, (long)i) : at,
+        if (!manifest_handler_build(c, list ? manifest_at(elem_at, list_at, NULL, (long)i) : list_at,
                                     list ? json_object_array_get_idx(v, i) : v, &r->handlers[i]))
             return false;
     }
     return true;
 }
 
+/* The top-level "function": what `ddbhost template` declares about the Lambda function. */
+static bool manifest_function_build(const manifest_ctx *c, json_object *v, manifest_function *f)
+{
+    static const char *const keys[] = {"name", "memory_mb", "timeout_s", "architecture", NULL};
+    static const char *const architectures[] = {"x86_64", "arm64", NULL};
+    char q[MANIFEST_QUOTE_CAP];
+    json_object *name;
+    if (!json_object_is_type(v, json_type_object))
+        return manifest_fail(c, "function", "expected an object describing the Lambda function "
+                             "({\"memory_mb\": ...}), found %s", manifest_kind(v));
+    if (!manifest_known_keys(c, "function", v, keys,
+                             "\"name\", \"memory_mb\", \"timeout_s\" or \"architecture\""))
+        return false;
+    if (json_object_object_get_ex(v, "name", &name)) {
+        const char *s = json_object_is_type(name, json_type_string) ? json_object_get_string(name)
+                                                                     : NULL;
+        size_t len = s ? (size_t)json_object_get_string_len(name) : 0;
+        if (!s || len < 1 || len > 64 ||
+            strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != len)
+            return manifest_fail(c, "function.name", "expected a Lambda function name (1 to 64 "
+                                 "characters among a-z A-Z 0-9 _ -), found %s",
+                                 s ? manifest_quote(q, s) : manifest_kind(name));
+        if (!(f->name = strdup(s))) return manifest_fail(c, NULL, "out of memory");
+    }
+    int architecture = (int)f->architecture;
+    bool ok = manifest_int(c, "function", v, "memory_mb", 128, 10240, &f->memory_mb) &&
+              manifest_int(c, "function", v, "timeout_s", 1, 900, &f->timeout_s) &&
+              manifest_choice(c, "function", v, "architecture", architectures,
+                              "\"x86_64\" or \"arm64\"", &architecture);
+    f->architecture = (manifest_architecture)architecture;
+    return ok;
+}
+
 static bool manifest_build(const manifest_ctx *c, json_object *root, manifest *m)
 {
-    char q[MANIFEST_QUOTE_CAP];
-    json_object *tables = NULL, *on_failure = NULL;
+    static const char *const keys[] = {"tables", "on_failure", "deadline_margin_ms", "metrics",
+                                       "function", NULL};
+    static const char *const on_failure[] = {"stop", "continue", NULL};
+    json_object *tables = NULL, *function = NULL;
     if (!json_object_is_type(root, json_type_object))
         return manifest_fail(c, NULL, "expected an object at the top level, found %s",
                              manifest_kind(root));
-    for (struct json_object_iterator it = json_object_iter_begin(root),
-                                     end = json_object_iter_end(root);
-         !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
-        const char *key = json_object_iter_peek_name(&it);
-        if (strcmp(key, "tables") != 0 && strcmp(key, "on_failure") != 0)
-            return manifest_fail(c, NULL, "unknown key %s (expected \"tables\" or \"on_failure\")",
-                                 manifest_quote(q, key));
-    }
-    if (json_object_object_get_ex(root, "on_failure", &on_failure)) {
-        const char *s = json_object_is_type(on_failure, json_type_string)
-                            ? json_object_get_string(on_failure) : NULL;
-        if (s && strcmp(s, "stop") == 0) m->on_failure = MANIFEST_STOP;
-        else if (s && strcmp(s, "continue") == 0) m->on_failure = MANIFEST_CONTINUE;
-        else return manifest_fail(c, "on_failure", "expected \"stop\" or \"continue\", found %s",
-                                  s ? manifest_quote(q, s) : manifest_kind(on_failure));
-    }
+    int mode = (int)m->on_failure;
+    bool ok = manifest_known_keys(c, NULL, root, keys, "\"tables\", \"on_failure\", "
+                                  "\"deadline_margin_ms\", \"metrics\" or \"function\"") &&
+              manifest_choice(c, "", root, "on_failure", on_failure,
+                              "\"stop\" or \"continue\"", &mode) &&
+              manifest_int(c, "", root, "deadline_margin_ms", 0, 900000,
+                           &m->deadline_margin_ms) &&
+              manifest_bool(c, "", root, "metrics", &m->metrics) &&
+              (!json_object_object_get_ex(root, "function", &function) ||
+               manifest_function_build(c, function, &m->function));
+    m->on_failure = (manifest_on_failure)mode;
+    if (!ok) return false;
     if (!json_object_object_get_ex(root, "tables", &tables))
         return manifest_fail(c, NULL, "missing key \"tables\" (it maps table names to handlers)");
     if (!json_object_is_type(tables, json_type_object))
@@ -487,6 +674,7 @@ bool manifest_parse(const char *text, size_t len, const char *path, manifest *ou
     if (!buf) return manifest_fail(&c, NULL, "out of memory");
 
     manifest m = {0};
+    manifest_defaults(&m);
     json_object *root = NULL;
     bool ok = manifest_json(&c, buf, len, &root) && manifest_unique_keys(&c, buf) &&
               manifest_build(&c, root, &m);
@@ -563,11 +751,13 @@ bool manifest_single(const char *plugin, manifest *out, char *err, size_t cap)
         return false;
     }
     manifest m = {0};
+    manifest_defaults(&m);
     m.path = strdup(plugin);
     m.routes = calloc(1, sizeof *m.routes);
     if (m.routes) {
         m.count = 1;
         m.routes[0].table = strdup("*");
+        m.routes[0].stream = manifest_stream_defaults;
         m.routes[0].handlers = calloc(1, sizeof *m.routes[0].handlers);
     }
     if (m.routes && m.routes[0].handlers) {
@@ -600,5 +790,6 @@ void manifest_free(manifest *m)
     }
     free(m->routes);
     free(m->path);
+    free(m->function.name);
     *m = (manifest){0};
 }

@@ -104,6 +104,12 @@ static void assert_refused_text(const char *json, size_t len, const char *fmt, .
 }
 #define assert_refused(json, ...) assert_refused_text(dq(json), strlen(json), __VA_ARGS__)
 
+#define TOP_LEVEL_KEYS \
+    "\"tables\", \"on_failure\", \"deadline_margin_ms\", \"metrics\" or \"function\""
+#define STREAM_KEYS                                                                           \
+    "\"batch_size\", \"max_batching_window_s\", \"bisect_on_error\", \"max_retries\", "      \
+    "\"starting_position\" or \"parallelization_factor\""
+
 /* ---- what a valid manifest yields ----------------------------------------------------- */
 
 static void test_a_table_with_one_handler_gets_that_plugin_for_every_event(void **state)
@@ -307,6 +313,112 @@ static void test_single_routes_every_table_to_the_plugin_as_given(void **state)
     manifest_free(&m); /* freeing twice is harmless: free leaves an empty manifest */
 }
 
+static void assert_default_stream(const manifest_stream *s)
+{
+    assert_int_equal(s->batch_size, 100);
+    assert_int_equal(s->max_batching_window_s, 0);
+    assert_true(s->bisect_on_error);
+    assert_int_equal(s->max_retries, -1);
+    assert_int_equal(s->starting_position, MANIFEST_TRIM_HORIZON);
+    assert_int_equal(s->parallelization_factor, 1);
+}
+
+static void assert_defaults(const manifest *m)
+{
+    assert_int_equal(m->on_failure, MANIFEST_STOP);
+    assert_int_equal(m->deadline_margin_ms, 1000);
+    assert_false(m->metrics);
+    assert_null(m->function.name);
+    assert_int_equal(m->function.memory_mb, 256);
+    assert_int_equal(m->function.timeout_s, 60);
+    assert_int_equal(m->function.architecture, MANIFEST_X86_64);
+    for (size_t i = 0; i < m->count; i++) assert_default_stream(&m->routes[i].stream);
+}
+
+static void test_every_runtime_and_deploy_setting_has_a_default(void **state)
+{
+    (void)state;
+    char plugin[256], err[512];
+    manifest m = parse_ok(dq("{'tables': {'Orders': {'plugin': 'a.so'}, '*': {'plugin': 'a.so'}}}"));
+    assert_defaults(&m);
+    manifest_free(&m);
+    snprintf(plugin, sizeof plugin, "%s/a.so", dir);
+    assert_true(manifest_single(plugin, &m, err, sizeof err));
+    assert_defaults(&m);
+    manifest_free(&m);
+}
+
+static void test_top_level_settings_are_read(void **state)
+{
+    (void)state;
+    manifest m = parse_ok(dq("{'deadline_margin_ms': 2500, 'metrics': true, 'tables': {'*': "
+                             "{'plugin': 'a.so'}}, 'function': {'name': 'orders-audit_2', "
+                             "'memory_mb': 10240, 'timeout_s': 900, 'architecture': 'arm64'}}"));
+    assert_int_equal(m.deadline_margin_ms, 2500);
+    assert_true(m.metrics);
+    assert_string_equal(m.function.name, "orders-audit_2");
+    assert_int_equal(m.function.memory_mb, 10240);
+    assert_int_equal(m.function.timeout_s, 900);
+    assert_int_equal(m.function.architecture, MANIFEST_ARM64);
+    manifest_free(&m);
+    m = parse_ok(dq("{'deadline_margin_ms': 0, 'metrics': false, 'function': {'memory_mb': 128,"
+                    " 'timeout_s': 1, 'architecture': 'x86_64'}, 'tables': {'*': {'plugin': 'a.so'}}}"));
+    assert_int_equal(m.deadline_margin_ms, 0);
+    assert_false(m.metrics);
+    assert_null(m.function.name);
+    assert_int_equal(m.function.memory_mb, 128);
+    assert_int_equal(m.function.timeout_s, 1);
+    assert_int_equal(m.function.architecture, MANIFEST_X86_64);
+    manifest_free(&m);
+    m = parse_ok(dq("{'deadline_margin_ms': 900000, 'function': {}, 'tables': {'*': {'plugin': 'a.so'}}}"));
+    assert_int_equal(m.deadline_margin_ms, 900000);
+    assert_int_equal(m.function.memory_mb, 256);
+    manifest_free(&m);
+}
+
+static void test_a_route_with_stream_settings_lists_its_handlers_under_handlers(void **state)
+{
+    (void)state;
+    char a[256], b[256];
+    snprintf(a, sizeof a, "%s/a.so", dir);
+    snprintf(b, sizeof b, "%s/plugins/b.so", dir);
+    manifest m = parse_ok(dq(
+        "{'tables': {"
+        "'Orders': {'handlers': [{'plugin': 'a.so', 'events': ['INSERT']}, {'plugin': 'plugins/b.so'}],"
+        " 'stream': {'batch_size': 10000, 'max_batching_window_s': 300, 'bisect_on_error': false,"
+        " 'max_retries': 10000, 'starting_position': 'LATEST', 'parallelization_factor': 10}},"
+        "'Users': {'stream': {'batch_size': 1, 'max_retries': 0}, 'handlers': {'plugin': 'a.so'}},"
+        "'Carts': {'handlers': {'plugin': 'a.so'}},"
+        "'Plain': {'plugin': 'a.so'}}}"));
+    assert_int_equal(m.count, 4);
+    const manifest_route *r = &m.routes[0];
+    assert_string_equal(r->table, "Orders");
+    assert_int_equal(r->count, 2);
+    assert_string_equal(r->handlers[0].plugin, a);
+    assert_int_equal(r->handlers[0].events, 1u << DDB_INSERT);
+    assert_string_equal(r->handlers[1].plugin, b);
+    assert_int_equal(r->stream.batch_size, 10000);
+    assert_int_equal(r->stream.max_batching_window_s, 300);
+    assert_false(r->stream.bisect_on_error);
+    assert_int_equal(r->stream.max_retries, 10000);
+    assert_int_equal(r->stream.starting_position, MANIFEST_LATEST);
+    assert_int_equal(r->stream.parallelization_factor, 10);
+    r = &m.routes[1];
+    assert_int_equal(r->count, 1);
+    assert_string_equal(r->handlers[0].plugin, a);
+    assert_int_equal(r->stream.batch_size, 1);
+    assert_int_equal(r->stream.max_retries, 0);
+    assert_true(r->stream.bisect_on_error);
+    assert_int_equal(r->stream.starting_position, MANIFEST_TRIM_HORIZON);
+    assert_default_stream(&m.routes[2].stream);
+    assert_int_equal(m.routes[2].count, 1);
+    assert_default_stream(&m.routes[3].stream);
+    manifest_free(&m);
+    m = parse_ok(dq("{'tables': {'*': {'handlers': {'plugin': 'a.so'}}}}"));
+    assert_int_equal(m.routes[0].count, 1);
+    manifest_free(&m);
+}
+
 /* ---- errors: reading ------------------------------------------------------------------ */
 
 static void test_load_names_a_missing_manifest_file(void **state)
@@ -427,10 +539,10 @@ static void test_an_unknown_top_level_key_is_named(void **state)
 {
     (void)state;
     assert_refused("{'tabels': {'*': {'plugin': 'a.so'}}}",
-                   "unknown key \"tabels\" (expected \"tables\" or \"on_failure\")");
+                   "unknown key \"tabels\" (expected %s)", TOP_LEVEL_KEYS);
     /* a key that would break the line is escaped */
     assert_refused("{'tables': {'*': {'plugin': 'a.so'}}, 'x\\ny\\\"': 1}",
-                   "unknown key \"x\\u000ay\\\"\" (expected \"tables\" or \"on_failure\")");
+                   "unknown key \"x\\u000ay\\\"\" (expected %s)", TOP_LEVEL_KEYS);
 }
 
 static void test_a_long_key_is_cut_short_in_the_message(void **state)
@@ -441,8 +553,8 @@ static void test_a_long_key_is_cut_short_in_the_message(void **state)
     key[1000] = '\0';
     snprintf(json, sizeof json, "{\"%s\": 1}", key);
     key[303] = '\0'; /* a quoted string in a message keeps 303 bytes of it */
-    assert_refused_text(json, strlen(json),
-                        "unknown key \"%s...\" (expected \"tables\" or \"on_failure\")", key);
+    assert_refused_text(json, strlen(json), "unknown key \"%s...\" (expected %s)", key,
+                        TOP_LEVEL_KEYS);
 }
 
 static void test_tables_must_be_a_non_empty_object(void **state)
@@ -553,6 +665,163 @@ static void test_on_failure_must_be_stop_or_continue(void **state)
                    "on_failure: expected \"stop\" or \"continue\", found a boolean");
 }
 
+static void test_deadline_margin_must_be_milliseconds_up_to_fifteen_minutes(void **state)
+{
+    (void)state;
+    const char *want = "deadline_margin_ms: expected an integer from 0 to 900000, found %s";
+    assert_refused("{'deadline_margin_ms': -1, 'tables': {'*': {'plugin': 'a.so'}}}", want, "-1");
+    assert_refused("{'deadline_margin_ms': 900001, 'tables': {'*': {'plugin': 'a.so'}}}", want,
+                   "900001");
+    assert_refused("{'deadline_margin_ms': 1.5, 'tables': {'*': {'plugin': 'a.so'}}}", want, "1.5");
+    assert_refused("{'deadline_margin_ms': 1e3, 'tables': {'*': {'plugin': 'a.so'}}}", want, "1e3");
+    assert_refused("{'deadline_margin_ms': '1000', 'tables': {'*': {'plugin': 'a.so'}}}", want,
+                   "a string");
+    assert_refused("{'deadline_margin_ms': null, 'tables': {'*': {'plugin': 'a.so'}}}", want,
+                   "null");
+    assert_refused("{'deadline_margin_ms': 99999999999999999999, 'tables': {'*': {'plugin': "
+                   "'a.so'}}}", want, "a number far out of range");
+    assert_refused("{'deadline_margin_ms': -9999999999999999999, 'tables': {'*': {'plugin': "
+                   "'a.so'}}}", want, "a number far out of range");
+}
+
+static void test_metrics_must_be_a_boolean(void **state)
+{
+    (void)state;
+    assert_refused("{'metrics': 'yes', 'tables': {'*': {'plugin': 'a.so'}}}",
+                   "metrics: expected true or false, found a string");
+    assert_refused("{'metrics': 1, 'tables': {'*': {'plugin': 'a.so'}}}",
+                   "metrics: expected true or false, found a number");
+}
+
+static void test_function_settings_are_checked_against_lambdas_limits(void **state)
+{
+    (void)state;
+    assert_refused("{'function': 'f', 'tables': {'*': {'plugin': 'a.so'}}}",
+                   "function: expected an object describing the Lambda function "
+                   "({\"memory_mb\": ...}), found a string");
+    assert_refused("{'function': {'memory': 512}, 'tables': {'*': {'plugin': 'a.so'}}}",
+                   "function: unknown key \"memory\" (expected \"name\", \"memory_mb\", "
+                   "\"timeout_s\" or \"architecture\")");
+    const char *name = "function.name: expected a Lambda function name (1 to 64 characters among "
+                       "a-z A-Z 0-9 _ -), found %s";
+    assert_refused("{'function': {'name': 'my function'}, 'tables': {'*': {'plugin': 'a.so'}}}",
+                   name, "\"my function\"");
+    assert_refused("{'function': {'name': ''}, 'tables': {'*': {'plugin': 'a.so'}}}", name, "\"\"");
+    assert_refused("{'function': {'name': 7}, 'tables': {'*': {'plugin': 'a.so'}}}", name,
+                   "a number");
+    assert_refused("{'function': {'name': 'a\\u0000b'}, 'tables': {'*': {'plugin': 'a.so'}}}", name,
+                   "\"a\"");
+    char json[512], long_name[66];
+    memset(long_name, 'f', 65);
+    long_name[65] = '\0';
+    snprintf(json, sizeof json, "{'function': {'name': '%s'}, 'tables': {'*': {'plugin': 'a.so'}}}",
+             long_name);
+    char quoted[80];
+    snprintf(quoted, sizeof quoted, "\"%s\"", long_name);
+    assert_refused(json, name, quoted);
+    long_name[64] = '\0'; /* 64 is still a name */
+    snprintf(json, sizeof json, "{'function': {'name': '%s'}, 'tables': {'*': {'plugin': 'a.so'}}}",
+             long_name);
+    manifest m = parse_ok(dq(json));
+    assert_string_equal(m.function.name, long_name);
+    manifest_free(&m);
+    assert_refused("{'function': {'memory_mb': 127}, 'tables': {'*': {'plugin': 'a.so'}}}",
+                   "function.memory_mb: expected an integer from 128 to 10240, found 127");
+    assert_refused("{'function': {'memory_mb': 10241}, 'tables': {'*': {'plugin': 'a.so'}}}",
+                   "function.memory_mb: expected an integer from 128 to 10240, found 10241");
+    assert_refused("{'function': {'timeout_s': 0}, 'tables': {'*': {'plugin': 'a.so'}}}",
+                   "function.timeout_s: expected an integer from 1 to 900, found 0");
+    assert_refused("{'function': {'timeout_s': 901}, 'tables': {'*': {'plugin': 'a.so'}}}",
+                   "function.timeout_s: expected an integer from 1 to 900, found 901");
+    assert_refused("{'function': {'architecture': 'amd64'}, 'tables': {'*': {'plugin': 'a.so'}}}",
+                   "function.architecture: expected \"x86_64\" or \"arm64\", found \"amd64\"");
+    assert_refused("{'function': {'architecture': 'ARM64'}, 'tables': {'*': {'plugin': 'a.so'}}}",
+                   "function.architecture: expected \"x86_64\" or \"arm64\", found \"ARM64\" "
+                   "(the case matters)");
+    assert_refused("{'function': {'architecture': ['arm64']}, 'tables': {'*': {'plugin': 'a.so'}}}",
+                   "function.architecture: expected \"x86_64\" or \"arm64\", found an array");
+}
+
+static void test_a_route_with_stream_settings_needs_handlers_and_no_plugin_beside_them(void **state)
+{
+    (void)state;
+    assert_refused("{'tables': {'Orders': {'plugin': 'a.so', 'stream': {'batch_size': 10}}}}",
+                   "tables.Orders: \"plugin\" beside \"handlers\" or \"stream\": a route with "
+                   "stream settings lists its handlers under \"handlers\" ({\"handlers\": "
+                   "{\"plugin\": ...}, \"stream\": {...}})");
+    assert_refused("{'tables': {'Orders': {'stream': {}}}}",
+                   "tables.Orders: missing key \"handlers\" (the handler object, or the array of "
+                   "them, that serves this table)");
+    assert_refused("{'tables': {'Orders': {'handlers': {'plugin': 'a.so'}, 'config': {}}}}",
+                   "tables.Orders: unknown key \"config\" (expected \"handlers\" or \"stream\")");
+    assert_refused("{'tables': {'Orders': {'handlers': []}}}",
+                   "tables.Orders.handlers: expected at least one handler, found an empty array");
+    assert_refused("{'tables': {'Orders': {'handlers': 'a.so'}}}",
+                   "tables.Orders.handlers: expected a handler object or an array of them, found a "
+                   "string");
+    assert_refused("{'tables': {'my.table': {'handlers': [{'plugin': 'a.so'}, {'plugin': 'x.so'}],"
+                   " 'stream': {}}}}",
+                   "tables[\"my.table\"].handlers[1].plugin: no such file \"%s/x.so\" (hint: a "
+                   "relative plugin path starts from the manifest's directory)", dir);
+    assert_refused("{'tables': {'Orders': {'handlers': {'plugin': 'a.so', 'events': ['insert']}}}}",
+                   "tables.Orders.handlers.events[0]: expected \"INSERT\", \"MODIFY\" or "
+                   "\"REMOVE\", found \"insert\" (event names are upper case)");
+}
+
+static void test_a_star_route_takes_no_stream_settings(void **state)
+{
+    (void)state;
+    assert_refused("{'tables': {'*': {'handlers': {'plugin': 'a.so'}, 'stream': {'batch_size': 5}}}}",
+                   "tables.*.stream: a \"*\" route is not an event source and takes no stream "
+                   "settings (hint: give each table a route of its own)");
+}
+
+static void test_stream_settings_are_checked_against_lambdas_limits(void **state)
+{
+    (void)state;
+    const char *json = "{'tables': {'Orders': {'handlers': {'plugin': 'a.so'}, 'stream': %s}}}";
+    char text[512];
+#define STREAM(value) (snprintf(text, sizeof text, json, value), text)
+    assert_refused(STREAM("[]"), "tables.Orders.stream: expected an object of event source "
+                   "settings ({\"batch_size\": ...}), found an empty array");
+    assert_refused(STREAM("{'batchSize': 10}"),
+                   "tables.Orders.stream: unknown key \"batchSize\" (expected %s)", STREAM_KEYS);
+    assert_refused(STREAM("{'batch_size': 0}"),
+                   "tables.Orders.stream.batch_size: expected an integer from 1 to 10000, found 0");
+    assert_refused(STREAM("{'batch_size': 10001}"), "tables.Orders.stream.batch_size: expected an "
+                   "integer from 1 to 10000, found 10001");
+    assert_refused(STREAM("{'batch_size': '100'}"), "tables.Orders.stream.batch_size: expected an "
+                   "integer from 1 to 10000, found a string");
+    assert_refused(STREAM("{'max_batching_window_s': -1}"),
+                   "tables.Orders.stream.max_batching_window_s: expected an integer from 0 to 300, "
+                   "found -1");
+    assert_refused(STREAM("{'max_batching_window_s': 301}"),
+                   "tables.Orders.stream.max_batching_window_s: expected an integer from 0 to 300, "
+                   "found 301");
+    assert_refused(STREAM("{'bisect_on_error': 'true'}"),
+                   "tables.Orders.stream.bisect_on_error: expected true or false, found a string");
+    assert_refused(STREAM("{'max_retries': -2}"), "tables.Orders.stream.max_retries: expected an "
+                   "integer from -1 to 10000, found -2");
+    assert_refused(STREAM("{'max_retries': 10001}"), "tables.Orders.stream.max_retries: expected "
+                   "an integer from -1 to 10000, found 10001");
+    assert_refused(STREAM("{'starting_position': 'AT_TIMESTAMP'}"),
+                   "tables.Orders.stream.starting_position: expected \"TRIM_HORIZON\" or "
+                   "\"LATEST\", found \"AT_TIMESTAMP\"");
+    assert_refused(STREAM("{'starting_position': 'latest'}"),
+                   "tables.Orders.stream.starting_position: expected \"TRIM_HORIZON\" or "
+                   "\"LATEST\", found \"latest\" (the case matters)");
+    assert_refused(STREAM("{'parallelization_factor': 0}"),
+                   "tables.Orders.stream.parallelization_factor: expected an integer from 1 to 10, "
+                   "found 0");
+    assert_refused(STREAM("{'parallelization_factor': 11}"),
+                   "tables.Orders.stream.parallelization_factor: expected an integer from 1 to 10, "
+                   "found 11");
+    assert_refused(STREAM("{'parallelization_factor': 2.0}"),
+                   "tables.Orders.stream.parallelization_factor: expected an integer from 1 to 10, "
+                   "found 2.0");
+#undef STREAM
+}
+
 static void test_an_error_message_is_cut_to_the_callers_buffer(void **state)
 {
     (void)state;
@@ -580,6 +849,9 @@ int main(void)
         cmocka_unit_test(test_load_reads_the_manifest_file),
         cmocka_unit_test(test_load_reads_a_manifest_of_any_size),
         cmocka_unit_test(test_single_routes_every_table_to_the_plugin_as_given),
+        cmocka_unit_test(test_every_runtime_and_deploy_setting_has_a_default),
+        cmocka_unit_test(test_top_level_settings_are_read),
+        cmocka_unit_test(test_a_route_with_stream_settings_lists_its_handlers_under_handlers),
         cmocka_unit_test(test_load_names_a_missing_manifest_file),
         cmocka_unit_test(test_load_reports_errors_in_the_file_it_read),
         cmocka_unit_test(test_single_names_a_plugin_that_is_not_there),
@@ -598,6 +870,12 @@ int main(void)
         cmocka_unit_test(test_a_plugin_file_that_is_not_there_is_named_with_its_resolved_path),
         cmocka_unit_test(test_events_must_be_distinct_event_names),
         cmocka_unit_test(test_on_failure_must_be_stop_or_continue),
+        cmocka_unit_test(test_deadline_margin_must_be_milliseconds_up_to_fifteen_minutes),
+        cmocka_unit_test(test_metrics_must_be_a_boolean),
+        cmocka_unit_test(test_function_settings_are_checked_against_lambdas_limits),
+        cmocka_unit_test(test_a_route_with_stream_settings_needs_handlers_and_no_plugin_beside_them),
+        cmocka_unit_test(test_a_star_route_takes_no_stream_settings),
+        cmocka_unit_test(test_stream_settings_are_checked_against_lambdas_limits),
         cmocka_unit_test(test_an_error_message_is_cut_to_the_callers_buffer),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
