@@ -2,12 +2,14 @@
 # (Debian packages, with apt-get), so both work on a bare Debian 12 machine.
 
 DEBIAN_PACKAGES := cmake make gcc g++ clang libclang-rt-14-dev pkg-config binutils \
-                   libjson-c-dev libffi-dev libcmocka-dev
+                   libjson-c-dev libffi-dev libcmocka-dev libcurl4-openssl-dev
+# `make bench` alone needs these (the peers it compares against); `make test` does not.
+BENCH_PACKAGES := nodejs npm python3 libsimdjson-dev g++ valgrind
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build run test test-gcc test-clang fuzz clean
+.PHONY: all deps build run test test-gcc test-clang fuzz bench bench-deps clean
 
 all: build
 
@@ -49,6 +51,31 @@ fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDDB_SANITIZE=ON -DDDB_FUZZ=ON -DDDB_TESTS=ON >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
 	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+# Node, Python and the tools are taken as present when their command is on PATH, whichever
+# package brought them; the node peers' npm dependencies are installed when package.json changes.
+bench-deps: deps
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	  case $$p in nodejs) cmd=node;; npm|python3|g++|valgrind) cmd=$$p;; *) cmd="";; esac; \
+	  if [ -n "$$cmd" ] && command -v $$cmd >/dev/null 2>&1; then continue; fi; \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+	@if [ -f bench/peers/node/package.json ] && \
+	  ! [ bench/peers/node/node_modules/.package-lock.json -nt bench/peers/node/package.json ]; then \
+	  echo "npm install --prefix bench/peers/node"; \
+	  npm install --prefix bench/peers/node --no-audit --no-fund --loglevel=error; \
+	fi
+
+# Measures ddbhost against its peers on generated events; prints the table and writes it to
+# bench/RESULTS.md. Reports numbers, never fails on time (see bench/README.md).
+bench: bench-deps
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DDDB_TESTS=OFF -DDDB_BENCH_PEERS=ON >/dev/null
+	cmake --build build-bench -j $(JOBS)
+	python3 bench/run.py build-bench
 
 clean:
 	rm -rf build build-gcc build-clang build-fuzz

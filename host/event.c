@@ -265,7 +265,8 @@ static void event_scan_string(event_decoder *d, bool decode, const char **out, s
     char *r = d->p + 1, *end = d->end, *start = r, *w = NULL, scratch[4];
     for (;;) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        /* Plain runs eight bytes at a time: most of an event is string bytes. */
+        /* Plain runs eight bytes at a time: most of an event is string bytes. Valid UTF-8
+         * sequences stay in this loop too; anything else leaves it. */
         while (end - r >= 8) {
             uint64_t x;
             memcpy(&x, r, 8);
@@ -276,7 +277,15 @@ static void event_scan_string(event_decoder *d, bool decode, const char **out, s
                 w += k;
             }
             r += k;
-            if (m) break;
+            if (!m) continue;
+            if ((unsigned char)*r < 0x80) break;
+            size_t n = event_utf8_len((const unsigned char *)r, (const unsigned char *)end);
+            if (n == 0) break; /* reported below */
+            if (w) {
+                memmove(w, r, n);
+                w += n;
+            }
+            r += n;
         }
 #endif
         while (r < end && event_str_class[(unsigned char)*r] == 0) {

@@ -16,6 +16,7 @@
 #include "manifest.h"
 #include "process.h"
 #include "router.h"
+#include "runtime.h"
 
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2
@@ -26,6 +27,8 @@ static const char usage[] =
     "  ddbhost --manifest MANIFEST.json --invoke EVENT.json\n"
     "                                                   deliver an event as the manifest routes it\n"
     "  ddbhost check MANIFEST.json                      validate a manifest and load its plugins\n"
+    "  ddbhost serve                                    serve the Lambda Runtime API (the default\n"
+    "                                                   when run with no arguments inside Lambda)\n"
     "  ddbhost --help | --version\n"
     "\n"
     "EVENT.json may be '-' to read the event from standard input.\n"
@@ -253,6 +256,13 @@ int main(int argc, char **argv)
     }
     char **args = argv + optind;
     int nargs = argc - optind;
+    /* Inside Lambda the bootstrap runs the host with no arguments. */
+    if (argc == 1 && getenv("AWS_LAMBDA_RUNTIME_API")) return runtime_main();
+    if (!invoke && nargs >= 1 && strcmp(args[0], "serve") == 0) {
+        if (nargs != 1 || manifest_path)
+            return main_usage_error("%s", "usage: ddbhost serve (the manifest comes from the environment)");
+        return runtime_main();
+    }
     if (!invoke && nargs >= 1 && strcmp(args[0], "check") == 0) {
         if (nargs != 2 || manifest_path)
             return main_usage_error("%s", "usage: ddbhost check MANIFEST.json");
