@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# test_package.sh - proves that the deployment zip runs on its own. host/package.sh packages
+# an uninstrumented host and two plugins; the zip is unpacked into /var/task of an otherwise
+# empty root that has only what Lambda's image adds (/tmp, /dev/null, /dev/urandom, a /bin/sh
+# for bootstrap, and no shared library at all), and bootstrap, chrooted there, answers an
+# event from tests/runtime/server.py over loopback.
+#
+# usage: test_package.sh SOURCE_DIR HOST ECHO.so FAIL_WHEN.so SANITIZED(0|1) TEST_BUILD_HOST
+set -euo pipefail
+src=$1 host=$2 echo_so=$3 fail_so=$4 sanitized=$5 build_host=$6
+event=$src/tests/package/event.json
+expected='{"batchItemFailures":[{"itemIdentifier":"800000000000000000002"}]}'
+
+passed=0 failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() {
+    echo "not ok - $1"
+    [ -z "${2:-}" ] || printf '%s\n' "$2" | sed 's/^/#   /'
+    failed=$((failed + 1))
+}
+check() { # check NAME COMMAND...: one assertion, named as a sentence
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi
+}
+skip() { echo "skipped: $1"; exit 77; }
+
+# What the empty root needs from this machine: a shell that loads no library, to stand in
+# for the runtime image's /bin/sh, and the right to chroot.
+busybox=$(command -v busybox || true)
+if [ -z "$busybox" ] || readelf -l "$busybox" | grep -q 'program interpreter'; then
+    skip "no statically linked busybox to be the root's /bin/sh (Debian: busybox-static, which \`make deps\` installs)"
+fi
+command -v python3 >/dev/null || skip "python3 is needed for tests/runtime/server.py"
+chroot_bin=$(command -v chroot || echo /usr/sbin/chroot)
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+elif unshare --map-root-user --mount true 2>/dev/null; then
+    as_root=("$(command -v unshare)" --map-root-user --mount)
+else
+    skip "chroot needs root, or user namespaces (unshare --map-root-user), and neither is allowed here"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ddbhost-package.XXXXXX")
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# One plugin by a path relative to the manifest, one by an absolute path; a config number
+# that a double cannot hold, which the packaged manifest must keep as written.
+mkdir -p "$work/app/lib"
+cp "$echo_so" "$work/app/lib/"
+cat > "$work/app/orders.json" <<EOF
+{
+  "tables": {
+    "Orders": [
+      {"plugin": "lib/$(basename "$echo_so")", "config": {"path": "/tmp/echo.jsonl", "batch": 123456789012345678901234567890.50}},
+      {"plugin": "$fail_so", "config": {"tag": "fw"}}
+    ]
+  },
+  "on_failure": "continue"
+}
+EOF
+
+if [ "$sanitized" = 1 ]; then
+    refuse_sanitized() {
+        if "$src/host/package.sh" "$build_host" "$work/app/orders.json" "$work/sanitized.zip" \
+            2>"$work/err"; then
+            return 1
+        fi
+        cat "$work/err"
+        grep -q 'built with sanitizers' "$work/err" && grep -q '^hint: ' "$work/err" \
+            && [ ! -e "$work/sanitized.zip" ]
+    }
+    check "a sanitized host is refused with a hint and no zip" refuse_sanitized
+fi
+
+refuse_same_name() {
+    mkdir -p "$work/other"
+    cp "$fail_so" "$work/other/$(basename "$echo_so")"
+    printf '{"tables": {"A": {"plugin": "%s"}, "B": {"plugin": "%s"}}}\n' \
+        "$work/app/lib/$(basename "$echo_so")" "$work/other/$(basename "$echo_so")" > "$work/same.json"
+    if "$src/host/package.sh" "$host" "$work/same.json" "$work/same.zip" 2>"$work/err"; then
+        return 1
+    fi
+    cat "$work/err"
+    grep -q "tables.B.plugin: .* would both be plugins/$(basename "$echo_so")" "$work/err"
+}
+check "two different plugins with the same file name are refused" refuse_same_name
+
+zip=$work/function.zip
+if ! "$src/host/package.sh" "$host" "$work/app/orders.json" "$zip" > "$work/package.log" 2>&1; then
+    not_ok "host/package.sh packages the test build" "$(cat "$work/package.log")"
+    echo "$passed passed, $failed failed"
+    exit 1
+fi
+ok "host/package.sh packages the test build"
+
+loader=$(readelf -l "$host" | sed -n 's/.*Requesting program interpreter: .*\/\(.*\)\]$/\1/p')
+zip_has_layout() {
+    local names entry
+    names=$(unzip -Z1 "$zip")
+    for entry in bootstrap orders.json bin/ddbhost "lib/$loader" lib/libc.so.6 \
+                 "plugins/$(basename "$echo_so")" "plugins/$(basename "$fail_so")"; do
+        grep -qx "$entry" <<< "$names" || { echo "missing $entry in: $names"; return 1; }
+    done
+    for entry in bootstrap bin/ddbhost "lib/$loader"; do
+        unzip -Z "$zip" "$entry" | grep -q '^-rwxr-xr-x' || { echo "$entry is not 0755"; return 1; }
+    done
+}
+check "the zip holds bootstrap, the manifest, the host, our loader, libc and the plugins" zip_has_layout
+
+manifest_rewritten() {
+    unzip -p "$zip" orders.json | python3 -c '
+import json, sys
+text = sys.stdin.read()
+doc = json.loads(text)
+got = [h["plugin"] for h in doc["tables"]["Orders"]]
+want = ["plugins/" + n for n in sys.argv[1:]]
+assert got == want, f"plugin paths {got}, expected {want}"
+assert "123456789012345678901234567890.50" in text, "config number changed: " + text
+assert doc["on_failure"] == "continue" and doc["tables"]["Orders"][1]["config"] == {"tag": "fw"}, text
+' "$(basename "$echo_so")" "$(basename "$fail_so")"
+}
+check "the packaged manifest names the plugins inside the package and keeps the rest as written" \
+    manifest_rewritten
+
+# The root: the package at /var/task, as Lambda unpacks it, and nothing from this machine
+# but a static shell and three device nodes (bind-mounted when not root).
+root=$work/root
+mkdir -p "$root/var/task" "$root/tmp" "$root/dev" "$root/bin"
+unzip -q "$zip" -d "$root/var/task"
+cp "$busybox" "$root/bin/sh"
+devices=()
+for dev in null urandom; do
+    if [ "$(id -u)" -eq 0 ]; then
+        cp -a "/dev/$dev" "$root/dev/$dev"
+    else
+        touch "$root/dev/$dev"
+        devices+=("mount --bind /dev/$dev $root/dev/$dev &&")
+    fi
+done
+
+python3 "$src/tests/runtime/server.py" --event "$event" --state "$work/state.jsonl" \
+    > "$work/server.out" 2> "$work/server.err" &
+pids+=($!)
+port=
+for _ in $(seq 100); do
+    port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$work/server.out")
+    [ -z "$port" ] || break
+    sleep 0.1
+done
+[ -n "$port" ] || { not_ok "the Runtime API server starts" "$(cat "$work/server.err")"; exit 1; }
+
+env -i PATH=/bin LAMBDA_TASK_ROOT=/var/task _HANDLER=orders.json \
+    AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" AWS_LAMBDA_FUNCTION_NAME=ddbhost-package-test \
+    "${as_root[@]}" "$(command -v sh)" -c "${devices[*]} exec $chroot_bin \"\$0\" /var/task/bootstrap" "$root" \
+    > "$work/host.out" 2> "$work/host.err" &
+host_pid=$!
+pids+=("$host_pid")
+
+answer=
+for _ in $(seq 300); do
+    answer=$(grep -E '"kind": "(response|error|init_error)"' "$work/state.jsonl" 2>/dev/null | head -1 || true)
+    if [ -n "$answer" ] || ! kill -0 "$host_pid" 2>/dev/null; then break; fi
+    sleep 0.1
+done
+
+answered_in_root() {
+    [ -n "$answer" ] || { echo "no answer; the host said:"; cat "$work/host.err"; return 1; }
+    python3 -c '
+import json, sys
+a, want = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert a["kind"] == "response" and a["status"] == 202, a
+assert json.loads(a["body"]) == want, "body " + a["body"]
+' "$answer" "$expected" || { echo "host stderr:"; cat "$work/host.err"; return 1; }
+}
+check "bootstrap in the empty root answers the event with the expected batch response" answered_in_root
+
+plugins_wrote_tmp() {
+    [ "$(wc -l < "$root/tmp/echo.jsonl")" -eq 3 ] || { ls -la "$root/tmp"; return 1; }
+}
+check "the plugins ran inside the root and wrote to its /tmp" plugins_wrote_tmp
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
