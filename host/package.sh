@@ -130,8 +130,30 @@ copy_libs() {
     done <<< "$listing"
 }
 
+# Where the loader would find a library by its soname: LD_LIBRARY_PATH, then its cache
+# (the entry for the host's architecture).
+find_lib() {
+    local soname=$1 dir tag
+    for dir in ${LD_LIBRARY_PATH:+${LD_LIBRARY_PATH//:/ }}; do
+        [ ! -f "$dir/$soname" ] || { echo "$dir/$soname"; return; }
+    done
+    case $arch in x86_64) tag=x86-64 ;; arm64) tag=AArch64 ;; esac
+    /sbin/ldconfig -p | awk -v so="$soname" -v tag="$tag" \
+        '$1 == so && index($2, tag) { print $NF; exit }'
+}
+
 cp -L "$host" "$stage/bin/ddbhost"
 copy_libs "$host"
+# ldd cannot see what the host loads with dlopen: libcurl, when it starts serving the Runtime
+# API (host/runtime.c), so that the command line starts without it.
+dlopened=(libcurl.so.4)
+for soname in "${dlopened[@]}"; do
+    path=$(find_lib "$soname")
+    [ -n "$path" ] || die "$soname, which ddbhost loads to serve the Runtime API, is not installed" \
+                          "install it (Debian: libcurl4), or run \`make deps\`"
+    cp -L "$path" "$stage/lib/$soname"
+    copy_libs "$path"
+done
 while IFS= read -r plugin; do
     [ -n "$plugin" ] || continue
     cp -L "$plugin" "$stage/plugins/"
