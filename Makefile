@@ -2,14 +2,15 @@
 # (Debian packages, with apt-get), so both work on a bare Debian 12 machine.
 
 DEBIAN_PACKAGES := cmake make gcc g++ clang libclang-rt-14-dev pkg-config binutils \
-                   libjson-c-dev libffi-dev libcmocka-dev libcurl4-openssl-dev
+                   libjson-c-dev libffi-dev libcmocka-dev libcurl4-openssl-dev \
+                   zip unzip python3 busybox-static
 # `make bench` alone needs these (the peers it compares against); `make test` does not.
 BENCH_PACKAGES := nodejs npm python3 libsimdjson-dev g++ valgrind
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build run test test-gcc test-clang fuzz bench bench-deps clean
+.PHONY: all deps build run package test test-gcc test-clang fuzz bench bench-deps clean
 
 all: build
 
@@ -31,6 +32,12 @@ run: build
 	@build/bin/ddbhost --invoke build/examples/count.so examples/events/orders.json
 	@echo "== ddbhost --manifest examples/manifest.json --invoke examples/events/orders.json"
 	@build/bin/ddbhost --manifest examples/manifest.json --invoke examples/events/orders.json
+
+# build/function.zip, the Lambda deployment package (provided.al2023) for MANIFEST: the host,
+# the manifest, its plugins and every library they load; see docs/DEPLOY.md.
+MANIFEST ?= examples/manifest.json
+package: build
+	host/package.sh build/bin/ddbhost $(MANIFEST) build/function.zip
 
 # Every test, under AddressSanitizer + UndefinedBehaviorSanitizer, built with gcc and with
 # clang (which also builds the fuzz targets and runs each briefly).
