@@ -71,6 +71,21 @@ static void event_path(const event_decoder *d, char *out, size_t cap)
     if (n >= cap) out[cap - 1] = '\0';
 }
 
+/* Messages quote text from the event (names, tags, values), which may hold any character:
+ * escape control characters so that an error stays one line. */
+static void event_one_line(char *msg, size_t cap)
+{
+    char out[sizeof ((event_decoder *)0)->error];
+    size_t n = 0;
+    for (const char *p = msg; *p && n + 5 < sizeof out; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != 0x7f) out[n++] = (char)c;
+        else n += (size_t)snprintf(out + n, sizeof out - n, "\\x%02x", c);
+    }
+    out[n] = '\0';
+    snprintf(msg, cap, "%s", out);
+}
+
 __attribute__((noreturn, format(printf, 3, 4))) static void
 event_fail(event_decoder *d, const char *at, const char *fmt, ...)
 {
@@ -81,6 +96,7 @@ event_fail(event_decoder *d, const char *at, const char *fmt, ...)
     va_end(ap);
     event_path(d, path, sizeof path);
     snprintf(d->error, sizeof d->error, "%s: %s (byte %zu)", path, what, (size_t)(at - d->buf));
+    event_one_line(d->error, sizeof d->error);
     longjmp(d->fail, 1);
 }
 
@@ -94,6 +110,7 @@ event_syntax(event_decoder *d, const char *at, const char *fmt, ...)
     va_end(ap);
     snprintf(d->error, sizeof d->error, "invalid JSON at byte %zu: %s", (size_t)(at - d->buf),
              what);
+    event_one_line(d->error, sizeof d->error);
     longjmp(d->fail, 1);
 }
 
@@ -250,6 +267,33 @@ static char *event_put_utf8(char *w, unsigned cp)
  * the text, so the write cursor never passes the read cursor. With decode false the string
  * is only validated and the buffer left as it was (values the host skips, and the raw
  * tumbling-window state that goes back to Lambda verbatim). */
+
+/* How many bytes at r, up to EVENT_BLOCK, are plain (not '"', '\\', control, non-ASCII);
+ * 0 when fewer than EVENT_BLOCK bytes remain. With w (unescaping), those bytes are copied
+ * down to w first: a whole block straight from the register, which overwrites only bytes
+ * already loaded since w < r. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define EVENT_BLOCK 16u
+static inline size_t event_plain_run(const char *r, const char *end, char *w)
+{
+    if (end - r < 16) return 0;
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)r);
+    __m128i quote = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
+    __m128i slash = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
+    /* signed: below 0x20, and every byte from 0x80 up */
+    __m128i other = _mm_cmplt_epi8(x, _mm_set1_epi8(0x20));
+    unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), other));
+    size_t k = m ? (size_t)__builtin_ctz(m) : 16u;
+    if (w) {
+        char block[16];
+        _mm_storeu_si128((__m128i *)(void *)(k == 16 ? w : block), x);
+        if (k < 16) memcpy(w, block, k);
+    }
+    return k;
+}
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define EVENT_BLOCK 8u
 /* Flags (in the high bit of each byte) the bytes of x that end a plain run: '"', '\\',
  * control characters and non-ASCII. A flag can be spurious only above a real one, so the
  * lowest flag, the one used, is always right (little-endian loads). */
@@ -260,24 +304,38 @@ static inline uint64_t event_special8(uint64_t x)
     return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & high;
 }
 
+static inline size_t event_plain_run(const char *r, const char *end, char *w)
+{
+    if (end - r < 8) return 0;
+    uint64_t x;
+    memcpy(&x, r, 8);
+    uint64_t m = event_special8(x);
+    size_t k = m ? (size_t)__builtin_ctzll(m) >> 3 : 8u;
+    if (w) memcpy(w, &x, k);
+    return k;
+}
+#else
+#define EVENT_BLOCK 1u
+static inline size_t event_plain_run(const char *r, const char *end, char *w)
+{
+    if (r >= end || event_str_class[(unsigned char)*r] != 0) return 0;
+    if (w) *w = *r;
+    return 1;
+}
+#endif
+
 static void event_scan_string(event_decoder *d, bool decode, const char **out, size_t *len)
 {
     char *r = d->p + 1, *end = d->end, *start = r, *w = NULL, scratch[4];
     for (;;) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        /* Plain runs eight bytes at a time: most of an event is string bytes. Valid UTF-8
-         * sequences stay in this loop too; anything else leaves it. */
-        while (end - r >= 8) {
-            uint64_t x;
-            memcpy(&x, r, 8);
-            uint64_t m = event_special8(x);
-            size_t k = m ? (size_t)__builtin_ctzll(m) >> 3 : 8;
-            if (w) {
-                memcpy(w, &x, k);
-                w += k;
-            }
+        /* Plain runs a block at a time: most of an event is string bytes. Valid UTF-8
+         * sequences stay in this loop too; anything else leaves it for the byte loop. */
+        for (;;) {
+            size_t k = event_plain_run(r, end, w), block = EVENT_BLOCK;
+            if (k == 0 && (size_t)(end - r) < block) break; /* too near the end: bytewise */
+            if (w) w += k;
             r += k;
-            if (!m) continue;
+            if (k == block) continue;
             if ((unsigned char)*r < 0x80) break;
             size_t n = event_utf8_len((const unsigned char *)r, (const unsigned char *)end);
             if (n == 0) break; /* reported below */
@@ -287,7 +345,6 @@ static void event_scan_string(event_decoder *d, bool decode, const char **out, s
             }
             r += n;
         }
-#endif
         while (r < end && event_str_class[(unsigned char)*r] == 0) {
             if (w) *w++ = *r;
             r++;
