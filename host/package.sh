@@ -115,8 +115,9 @@ copy_libs() {
             die "\"$file\": not dynamically linked" "package a dynamically linked build" ;;
     esac
     # gcc links the sanitizer runtime as a library, clang into the executable: look for its
-    # symbols rather than for libasan.
-    if readelf -sW "$file" | grep -E ' __(a|ub|t|l|m)san_' >/dev/null; then  # not -q: pipefail
+    # symbols rather than for libasan (and read them all: grep -q would stop readelf early,
+    # which pipefail reports as a failure).
+    if readelf -sW "$file" | grep -E ' __(a|ub|t|l|m)san_' >/dev/null; then
         die "\"$file\": built with sanitizers, whose runtime cannot run from a package" \
             "package a build made without -DDDB_SANITIZE=ON, e.g. \`make package\`"
     fi
@@ -138,8 +139,8 @@ find_lib() {
         [ ! -f "$dir/$soname" ] || { echo "$dir/$soname"; return; }
     done
     case $arch in x86_64) tag=x86-64 ;; arm64) tag=AArch64 ;; esac
-    /sbin/ldconfig -p | awk -v so="$soname" -v tag="$tag" \
-        '$1 == so && index($2, tag) { print $NF; exit }'
+    "$(command -v ldconfig || echo /sbin/ldconfig)" -p | awk -v so="$soname" -v tag="$tag" \
+        '$1 == so && index($2, tag) && !found { print $NF; found = 1 }'  # no exit: pipefail
 }
 
 cp -L "$host" "$stage/bin/ddbhost"
@@ -161,8 +162,8 @@ while IFS= read -r plugin; do
 done <<< "$plugins"
 [ -f "$stage/lib/$loader" ] || cp -L "$interp" "$stage/lib/$loader"
 
-# The rest of glibc, so that what it loads at run time (NSS modules, libresolv, libm for a
-# plugin's own dlopen) matches the libc we ship instead of falling through to the system's.
+# The rest of glibc, so that whatever glibc or a plugin loads later (an NSS module, libresolv,
+# libm) comes from the glibc we ship and never from the system's, which is older.
 if command -v dpkg-query >/dev/null; then
     dpkg-query -L "libc6:$(dpkg --print-architecture)" 2>/dev/null \
         | grep -E '^(/usr)?/lib/[^/]+/[^/]+\.so\.[0-9]+$' \
@@ -188,9 +189,9 @@ out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
 rm -f "$out"  # zip would otherwise update an older archive in place
 (cd "$stage" && zip -q -r -X "$out" bootstrap "$(basename "$manifest")" bin lib plugins)
 
-count_plugins=$(find "$stage/plugins" -type f | wc -l)
-count_libs=$(find "$stage/lib" -type f | wc -l)
+n_plugins=$(find "$stage/plugins" -type f | wc -l)
+n_libs=$(find "$stage/lib" -type f | wc -l)
 size=$(du -sk "$stage" | cut -f1)
-echo "package: wrote $out: bootstrap, $(basename "$manifest"), bin/ddbhost, $count_plugins plugins," \
-     "$count_libs libraries ($((size / 1024)) MB unpacked)"
+echo "package: wrote $out: bootstrap, $(basename "$manifest"), bin/ddbhost," \
+     "$n_plugins plugin$([ "$n_plugins" -eq 1 ] || echo s), $n_libs libraries ($((size / 1024)) MB unpacked)"
 echo "package: deploy with --runtime provided.al2023 --handler $(basename "$manifest") --architectures $arch"

@@ -28,7 +28,7 @@ skip() { echo "skipped: $1"; exit 77; }
 # What the empty root needs from this machine: a shell that loads no library, to stand in
 # for the runtime image's /bin/sh, and the right to chroot.
 busybox=$(command -v busybox || true)
-if [ -z "$busybox" ] || readelf -l "$busybox" | grep -q 'program interpreter'; then
+if [ -z "$busybox" ] || readelf -l "$busybox" | grep 'program interpreter' >/dev/null; then
     skip "no statically linked busybox to be the root's /bin/sh (Debian: busybox-static, which \`make deps\` installs)"
 fi
 command -v python3 >/dev/null || skip "python3 is needed for tests/runtime/server.py"
@@ -110,7 +110,7 @@ zip_has_layout() {
         grep -qx "$entry" <<< "$names" || { echo "missing $entry in: $names"; return 1; }
     done
     for entry in bootstrap bin/ddbhost "lib/$loader"; do
-        unzip -Z "$zip" "$entry" | grep -q '^-rwxr-xr-x' || { echo "$entry is not 0755"; return 1; }
+        unzip -Z "$zip" "$entry" | grep '^-rwxr-xr-x' >/dev/null || { echo "$entry is not 0755"; return 1; }
     done
 }
 check "the zip holds bootstrap, the manifest, the host, our loader, libc and the plugins" zip_has_layout
