@@ -294,14 +294,17 @@ static bool manifest_scan_object(manifest_scan *s, const char *at)
         }
         manifest_scan_string(s);
         char *key = manifest_scan_key(s, start);
-        json_object *first;
+        json_object *first, *offset = NULL;
         if (!key) {
             ok = manifest_fail(s->c, NULL, "out of memory");
         } else if (json_object_object_get_ex(seen, key, &first)) {
             ok = manifest_scan_duplicate(s, at, key, (size_t)json_object_get_int64(first),
                                          (size_t)(start - s->text));
+        } else if (!(offset = json_object_new_int64(start - s->text)) ||
+                   json_object_object_add(seen, key, offset) != 0) {
+            json_object_put(offset); /* json-c takes it only when the add succeeds */
+            ok = manifest_fail(s->c, NULL, "out of memory");
         } else {
-            json_object_object_add(seen, key, json_object_new_int64(start - s->text));
             char child[MANIFEST_AT_CAP];
             manifest_scan_ws(s);
             if (*s->p == ':') s->p++;
