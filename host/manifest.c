@@ -220,6 +220,12 @@ static bool manifest_json(const manifest_ctx *c, const char *text, size_t len, j
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
+    if (jerr == json_tokener_success && !*root) {
+        /* json-c (0.16) reports an allocation that failed as a parse that gave nothing. */
+        const char *t = text + strspn(text, " \t\r\n");
+        if (strncmp(t, "null", 4) != 0 || t[4 + strspn(t + 4, " \t\r\n")] != '\0')
+            return manifest_fail(c, NULL, "out of memory");
+    }
     if (jerr == json_tokener_success) return true;
     return manifest_syntax(c, text, end < len ? end : len, json_tokener_error_desc(jerr));
 }
