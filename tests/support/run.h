@@ -17,7 +17,10 @@ typedef struct run_output {
 
 /* Runs argv[0] (a path) with argv (NULL-terminated) and waits for it. stdin comes from the
  * file stdin_path, or /dev/null when NULL. Returns false (and says why on stderr) only when
- * the program could not be started or its output not read. */
+ * the program could not be started or its output not read.
+ * When argv[0]'s file name is "ddbhost" and the environment has DDB_HOST_WRAPPER (words split
+ * at spaces, the first looked up in PATH), the wrapper runs it instead: `make memcheck` sets
+ * DDB_HOST_WRAPPER="valgrind --error-exitcode=99 ...". */
 bool run_program(const char *const argv[], const char *stdin_path, run_output *r);
 void run_output_free(run_output *r);
 
