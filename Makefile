@@ -4,13 +4,15 @@
 DEBIAN_PACKAGES := cmake make gcc g++ clang libclang-rt-14-dev pkg-config binutils \
                    libjson-c-dev libffi-dev libcmocka-dev libcurl4-openssl-dev \
                    zip unzip python3 busybox-static
+# `make memcheck` alone needs these.
+MEMCHECK_PACKAGES := valgrind
 # `make bench` alone needs these (the peers it compares against); `make test` does not.
 BENCH_PACKAGES := nodejs npm python3 libsimdjson-dev g++ valgrind
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build run package test test-gcc test-clang fuzz bench bench-deps clean
+.PHONY: all deps build run package test test-gcc test-clang memcheck fuzz bench bench-deps clean
 
 all: build
 
@@ -52,6 +54,39 @@ test-clang:
 	CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Debug -DDDB_SANITIZE=ON -DDDB_FUZZ=ON >/dev/null
 	cmake --build build-clang -j $(JOBS)
 	cd build-clang && ctest --output-on-failure -j $(JOBS)
+
+# The end-to-end tests (the CLI, the conformance corpus, the loader's refusals, the runtime)
+# with every ddbhost they start run under valgrind memcheck, in a build without sanitizers
+# (valgrind cannot run them). Any memcheck error or definitely lost block makes that run exit
+# 99, which fails its test; each run's report is kept in build-memcheck/memcheck/.
+MEMCHECK_TESTS ?= ^(cli.*|conformance.*|abi_fixtures|runtime)$$
+MEMCHECK_VALGRIND := valgrind -q --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite \
+                     --error-exitcode=99 --keep-debuginfo=yes \
+                     --log-file=$(CURDIR)/build-memcheck/memcheck/%p.log
+memcheck: deps
+	@missing=""; for p in $(MEMCHECK_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+	CC=gcc cmake -S . -B build-memcheck -DCMAKE_BUILD_TYPE=Debug -DDDB_SANITIZE=OFF -DDDB_FUZZ=OFF >/dev/null
+	cmake --build build-memcheck -j $(JOBS)
+	rm -rf build-memcheck/memcheck && mkdir -p build-memcheck/memcheck
+	@echo "ctest -R '$(MEMCHECK_TESTS)' with DDB_HOST_WRAPPER=\"$(MEMCHECK_VALGRIND)\""
+	@(cd build-memcheck && DDB_HOST_WRAPPER="$(MEMCHECK_VALGRIND)" \
+	  ctest --output-on-failure -j $(JOBS) -R '$(MEMCHECK_TESTS)'); status=$$?; \
+	reports=$$(find build-memcheck/memcheck -name '*.log' -size +0 | sort); \
+	runs=$$(ls build-memcheck/memcheck | wc -l); \
+	for f in $$reports; do echo "== $$f"; cat $$f; done; \
+	if [ -n "$$reports" ]; then \
+	  echo "memcheck: $$(echo "$$reports" | wc -l) of $$runs ddbhost runs reported errors or leaks"; \
+	  exit 1; \
+	fi; \
+	if [ $$runs -eq 0 ]; then echo "memcheck: no ddbhost ran under valgrind"; exit 1; fi; \
+	if [ $$status -ne 0 ]; then echo "memcheck: tests failed under valgrind"; exit $$status; fi; \
+	echo "memcheck: $$runs ddbhost runs, no errors, no definite leaks"
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
