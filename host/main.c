@@ -17,6 +17,8 @@
 #include "process.h"
 #include "router.h"
 #include "runtime.h"
+#include "deploy.h"
+#include "summary.h"
 
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2
@@ -27,6 +29,8 @@ static const char usage[] =
     "  ddbhost --manifest MANIFEST.json --invoke EVENT.json\n"
     "                                                   deliver an event as the manifest routes it\n"
     "  ddbhost check MANIFEST.json                      validate a manifest and load its plugins\n"
+    "  ddbhost template MANIFEST.json                   print an AWS SAM template for the manifest\n"
+    "  ddbhost policy MANIFEST.json                     print the least-privilege IAM policy\n"
     "  ddbhost serve                                    serve the Lambda Runtime API (the default\n"
     "                                                   when run with no arguments inside Lambda)\n"
     "  ddbhost --help | --version\n"
@@ -35,6 +39,8 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  --log-level LEVEL   error, warn, info (default) or debug; logs go to stderr\n"
+    "  --quiet             with --invoke: no summary, only errors on stderr\n"
+    "  --json              with --invoke: the summary as one line of JSON on stderr\n"
     "  --repeat N          with --invoke: process the event N times in one process, as the\n"
     "                      Lambda runtime loop does, and report the time per run on stderr\n"
     "\n"
@@ -159,8 +165,12 @@ done:
     return response;
 }
 
+/* How --invoke reports on the event: the one info line (logs), a few lines for a person
+ * (when stderr is a terminal), one line of JSON (--json), or nothing (--quiet). */
+typedef enum main_summary { SUMMARY_LOG, SUMMARY_HUMAN, SUMMARY_JSON, SUMMARY_NONE } main_summary;
+
 static int main_invoke(const char *manifest_path, const char *plugin, const char *event_path,
-                       long repeat)
+                       long repeat, main_summary summary)
 {
     size_t len = 0;
     char *buf = main_read(event_path, &len);
@@ -177,9 +187,18 @@ static int main_invoke(const char *manifest_path, const char *plugin, const char
     event_decoder *d = event_decoder_new();
     router_result res;
     char err[1024] = "out of memory";
+    ddb_log_level level = log_level();
+    /* The summary says what the info line (and, for scripts, the warnings) would. */
+    ddb_log_level quieter = summary == SUMMARY_JSON ? DDB_LOG_ERROR : DDB_LOG_WARN;
+    if (summary != SUMMARY_LOG && level > quieter) log_set_level(quieter);
+    double t0 = main_now_ms();
     char *response = !d            ? NULL
                      : repeat > 1 ? main_repeat(r, d, buf, len, repeat, &res, err, sizeof err)
                                   : process_event(r, d, buf, len, &res, NULL, err, sizeof err);
+    double ms = main_now_ms() - t0;
+    log_set_level(level);
+    if (response && summary == SUMMARY_HUMAN) summary_human(stderr, event_path, &res, ms);
+    if (response && summary == SUMMARY_JSON) summary_json(stderr, event_path, &res, ms);
     router_free(r); /* on_fini runs before the response is printed */
     manifest_free(&m);
     event_decoder_free(d);
@@ -210,7 +229,7 @@ static int main_check(const char *manifest_path)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_LOG_LEVEL = 256, OPT_REPEAT };
+    enum { OPT_LOG_LEVEL = 256, OPT_REPEAT, OPT_QUIET, OPT_JSON };
     static const struct option options[] = {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -218,11 +237,14 @@ int main(int argc, char **argv)
         {"manifest", required_argument, NULL, 'm'},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"repeat", required_argument, NULL, OPT_REPEAT},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"json", no_argument, NULL, OPT_JSON},
         {NULL, 0, NULL, 0},
     };
     const char *manifest_path = NULL;
     bool invoke = false;
     long repeat = 1;
+    bool quiet = false, json = false;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:hV", options, NULL)) != -1) {
@@ -241,6 +263,8 @@ int main(int argc, char **argv)
             log_set_level(level);
             break;
         }
+        case OPT_QUIET: quiet = true; break;
+        case OPT_JSON: json = true; break;
         case OPT_REPEAT: {
             char *end;
             errno = 0;
@@ -268,16 +292,30 @@ int main(int argc, char **argv)
             return main_usage_error("%s", "usage: ddbhost check MANIFEST.json");
         return main_check(args[1]);
     }
+    if (!invoke && nargs >= 1 &&
+        (strcmp(args[0], "template") == 0 || strcmp(args[0], "policy") == 0)) {
+        bool template = args[0][0] == 't';
+        if (nargs != 2 || manifest_path)
+            return main_usage_error("usage: ddbhost %s MANIFEST.json", args[0]);
+        return template ? deploy_template_main(args[1], stdout)
+                        : deploy_policy_main(args[1], stdout);
+    }
     if (!invoke) {
         if (nargs == 0) return main_usage_error("%s", "nothing to do: give --invoke or check");
         return main_usage_error("unknown command \"%s\"", args[0]);
     }
+    if (quiet && json) return main_usage_error("%s", "--quiet and --json do not go together");
+    if (quiet) log_set_level(DDB_LOG_ERROR);
+    main_summary summary = quiet  ? SUMMARY_NONE
+                           : json ? SUMMARY_JSON
+                           : isatty(STDERR_FILENO) ? SUMMARY_HUMAN
+                                                   : SUMMARY_LOG;
     if (manifest_path) {
         if (nargs != 1)
             return main_usage_error("%s", "usage: ddbhost --manifest MANIFEST.json --invoke EVENT.json");
-        return main_invoke(manifest_path, NULL, args[0], repeat);
+        return main_invoke(manifest_path, NULL, args[0], repeat, summary);
     }
     if (nargs != 2)
         return main_usage_error("%s", "usage: ddbhost --invoke PLUGIN.so EVENT.json");
-    return main_invoke(NULL, args[0], args[1], repeat);
+    return main_invoke(NULL, args[0], args[1], repeat, summary);
 }

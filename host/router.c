@@ -38,8 +38,8 @@ struct router {
     int64_t margin_ms;
     const router_route *wildcard;
     manifest_on_failure on_failure;
-    unsigned char *failed; /* per record of the current batch */
-    size_t cap_failed;
+    router_outcome *outcome; /* per record of the current batch */
+    size_t cap_outcome;
     ddb_str *failures;
     size_t cap_failures;
 };
@@ -95,7 +95,7 @@ void router_free(router *r)
     }
     free(r->routes);
     free(r->route_records);
-    free(r->failed);
+    free(r->outcome);
     free(r->failures);
     free(r);
 }
@@ -186,6 +186,14 @@ static void router_deadline(const router *r, const event_batch *b, size_t i, int
              seq->ptr ? seq->ptr : "");
 }
 
+/* Marks record i failed by h with st; the first failure of a record is the one kept. */
+static void router_mark(router *r, size_t i, const router_handler *h, ddb_status st)
+{
+    if (r->outcome[i].plugin) return;
+    r->outcome[i].plugin = h->handle.name;
+    r->outcome[i].status = st;
+}
+
 /* Delivers one record to its handlers in order; returns whether any handler took it and
  * marks it failed when one of them failed. */
 static bool router_record(router *r, const router_route *route, const ddb_record *rec,
@@ -210,7 +218,7 @@ static bool router_record(router *r, const router_route *route, const ddb_record
         if (st == DDB_OK) continue;
         if (h->begin_status == DDB_OK) router_log_failure(rec, h, ddb_status_str(st));
         if (h->batch_status == DDB_OK) h->batch_status = st;
-        r->failed[rec->index] = 1;
+        router_mark(r, rec->index, h, st);
         if (r->on_failure == MANIFEST_STOP) break;
     }
     return taken;
@@ -237,7 +245,7 @@ static void router_end_batch(router *r, const event_batch *b, size_t attempted)
             for (size_t k = 0; k < attempted; k++) {
                 const ddb_record *rec = &b->records[k];
                 if (router_find(r, rec->table) == route && router_callback(h, rec))
-                    r->failed[k] = 1;
+                    router_mark(r, k, h, st);
             }
         }
     }
@@ -247,18 +255,20 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
 {
     memset(out, 0, sizeof *out);
     out->records = b->count;
-    if (b->count > r->cap_failed) {
-        unsigned char *f = realloc(r->failed, b->count);
+    if (b->count > r->cap_outcome) {
+        router_outcome *o = realloc(r->outcome, b->count * sizeof *o);
         ddb_str *s = realloc(r->failures, b->count * sizeof *s);
-        if (f) r->failed = f;
+        if (o) r->outcome = o;
         if (s) r->failures = s;
-        if (!f || !s) {
+        if (!o || !s) {
             snprintf(err, cap, "out of memory delivering %zu records", b->count);
             return false;
         }
-        r->cap_failed = b->count;
+        r->cap_outcome = b->count;
     }
-    if (b->count) memset(r->failed, 0, b->count);
+    if (b->count) memset(r->outcome, 0, b->count * sizeof *r->outcome);
+    out->batch = b->records;
+    out->outcome = r->outcome;
 
     memset(r->route_records, 0, r->count * sizeof *r->route_records);
     out->route_records = r->route_records;
@@ -266,6 +276,7 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
     size_t i = 0;
     for (; i < b->count; i++) {
         const ddb_record *rec = &b->records[i];
+        r->outcome[i].attempted = true;
         if (r->invocation.deadline_ms > 0) {
             int64_t left = r->invocation.deadline_ms - api_now_ms();
             if (left < r->margin_ms) {
@@ -281,7 +292,7 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
         }
         r->route_records[route - r->routes]++;
         out->delivered++;
-        if (r->failed[i] && r->on_failure == MANIFEST_STOP) {
+        if (r->outcome[i].plugin && r->on_failure == MANIFEST_STOP) {
             i++;
             break;
         }
@@ -290,7 +301,7 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
     router_end_batch(r, b, i);
 
     for (size_t k = 0; k < i; k++) {
-        if (!r->failed[k]) continue;
+        if (!r->outcome[k].plugin) continue;
         out->failed++;
         if (r->on_failure == MANIFEST_STOP && out->nfailures) continue;
         r->failures[out->nfailures++] = b->records[k].sequence_number;

@@ -23,7 +23,16 @@ typedef struct router_result {
     size_t nfailures;
     bool deadline_cut;       /* delivery stopped because the invocation's deadline neared */
     const size_t *route_records; /* records delivered per route, in manifest order */
+    const ddb_record *batch;     /* the event's records (records of them), borrowed */
+    const struct router_outcome *outcome; /* per record of the batch, borrowed */
 } router_result;
+
+/* What became of one record: plugin is NULL unless it failed. */
+typedef struct router_outcome {
+    const char *plugin;      /* the handler that failed it (its descriptor name) */
+    ddb_status status;       /* what that handler returned */
+    bool attempted;          /* delivery reached it (it may still have been skipped) */
+} router_outcome;
 
 typedef enum router_failure {
     ROUTER_REFUSED,     /* a plugin could not be loaded or failed validation */
