@@ -122,4 +122,4 @@ bench: bench-deps
 	python3 bench/run.py build-bench
 
 clean:
-	rm -rf build build-gcc build-clang build-fuzz
+	rm -rf build build-gcc build-clang build-fuzz build-bench build-memcheck

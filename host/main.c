@@ -153,8 +153,8 @@ static char *main_repeat(router *r, event_decoder *d, char *buf, size_t len, lon
     qsort(ms, (size_t)repeat, sizeof *ms, main_cmp_double);
     double median = repeat % 2 ? ms[repeat / 2] : (ms[repeat / 2 - 1] + ms[repeat / 2]) / 2;
     fprintf(stderr,
-            "ddbhost: repeat: %ld runs of %zu records (%zu bytes): median %.3f ms (%.0f MB/s), "
-            "min %.3f ms, max %.3f ms, first %.3f ms; decoder holds %zu KB after the first run, "
+            "ddbhost: repeat: %ld runs of %zu records (%zu bytes): median %.4f ms (%.0f MB/s), "
+            "min %.4f ms, max %.4f ms, first %.4f ms; decoder holds %zu KB after the first run, "
             "%zu KB after the last\n",
             repeat, res->records, len, median, median > 0 ? (double)len / median / 1e3 : 0.0,
             ms[0], ms[repeat - 1], first, first_reserved / 1024, event_decoder_reserved(d) / 1024);
