@@ -12,7 +12,7 @@ MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build run package test test-gcc test-clang memcheck fuzz bench bench-deps clean
+.PHONY: all deps build run package install test test-gcc test-clang memcheck fuzz bench bench-deps clean
 
 all: build
 
@@ -40,6 +40,13 @@ run: build
 MANIFEST ?= examples/manifest.json
 package: build
 	host/package.sh build/bin/ddbhost $(MANIFEST) build/function.zip
+
+# Installs under PREFIX: bin/ddbhost, include/ddb/plugin.h, the pkg-config file and CMake
+# package for building plugins, the shipped plugins (lib/ddbhost/plugins/) and the man page.
+# DESTDIR is honoured (make install DESTDIR=/tmp/stage).
+PREFIX ?= /usr/local
+install: build
+	cmake --install build --prefix $(PREFIX)
 
 # Every test, under AddressSanitizer + UndefinedBehaviorSanitizer, built with gcc and with
 # clang (which also builds the fuzz targets and runs each briefly).
