@@ -27,6 +27,7 @@ typedef struct manifest_ctx {
     const char *path; /* the manifest as the caller named it: messages, relative plugin paths */
     char *err;
     size_t cap;
+    bool isolated;    /* the manifest's "isolation", which handlers inherit */
 } manifest_ctx;
 
 /* ---- messages ------------------------------------------------------------------------- */
@@ -454,12 +455,18 @@ static bool manifest_handler_build(const manifest_ctx *c, const char *at, json_o
                                    manifest_handler *h)
 {
     json_object *plugin, *events, *config;
-    static const char *const keys[] = {"plugin", "config", "events", NULL};
+    static const char *const keys[] = {"plugin", "config", "events", "isolation", NULL};
+    static const char *const isolation[] = {"none", "process", NULL};
     if (!json_object_is_type(v, json_type_object))
         return manifest_fail(c, at, "expected a handler object ({\"plugin\": ...}), found %s",
                              manifest_kind(v));
-    if (!manifest_known_keys(c, at, v, keys, "\"plugin\", \"config\" or \"events\""))
+    if (!manifest_known_keys(c, at, v, keys,
+                             "\"plugin\", \"config\", \"events\" or \"isolation\""))
         return false;
+    int isolated = c->isolated;
+    if (!manifest_choice(c, at, v, "isolation", isolation, "\"none\" or \"process\"", &isolated))
+        return false;
+    h->isolated = isolated == 1;
     if (!json_object_object_get_ex(v, "plugin", &plugin))
         return manifest_fail(c, at, "missing key \"plugin\" (the path of the handler's .so file)");
     if (!manifest_plugin(c, at, plugin, &h->plugin)) return false;
@@ -493,6 +500,8 @@ static void manifest_defaults(manifest *m)
     m->on_failure = MANIFEST_STOP;
     m->deadline_margin_ms = 1000;
     m->metrics = false;
+    m->isolated = false;
+    m->record_timeout_ms = 30000;
     m->function = (manifest_function){NULL, 256, 60, MANIFEST_X86_64};
 }
 
@@ -624,15 +633,20 @@ static bool manifest_function_build(const manifest_ctx *c, json_object *v, manif
 static bool manifest_build(const manifest_ctx *c, json_object *root, manifest *m)
 {
     static const char *const keys[] = {"tables", "on_failure", "deadline_margin_ms", "metrics",
-                                       "function", NULL};
+                                       "function", "isolation", "record_timeout_ms", NULL};
     static const char *const on_failure[] = {"stop", "continue", NULL};
+    static const char *const isolation[] = {"none", "process", NULL};
     json_object *tables = NULL, *function = NULL;
     if (!json_object_is_type(root, json_type_object))
         return manifest_fail(c, NULL, "expected an object at the top level, found %s",
                              manifest_kind(root));
-    int mode = (int)m->on_failure;
+    int mode = (int)m->on_failure, isolated = m->isolated;
     bool ok = manifest_known_keys(c, NULL, root, keys, "\"tables\", \"on_failure\", "
-                                  "\"deadline_margin_ms\", \"metrics\" or \"function\"") &&
+                                  "\"deadline_margin_ms\", \"metrics\", \"function\", "
+                                  "\"isolation\" or \"record_timeout_ms\"") &&
+              manifest_choice(c, "", root, "isolation", isolation, "\"none\" or \"process\"",
+                              &isolated) &&
+              manifest_int(c, "", root, "record_timeout_ms", 1, 900000, &m->record_timeout_ms) &&
               manifest_choice(c, "", root, "on_failure", on_failure,
                               "\"stop\" or \"continue\"", &mode) &&
               manifest_int(c, "", root, "deadline_margin_ms", 0, 900000,
@@ -641,7 +655,11 @@ static bool manifest_build(const manifest_ctx *c, json_object *root, manifest *m
               (!json_object_object_get_ex(root, "function", &function) ||
                manifest_function_build(c, function, &m->function));
     m->on_failure = (manifest_on_failure)mode;
+    m->isolated = isolated == 1;
     if (!ok) return false;
+    manifest_ctx hc = *c; /* handlers inherit the manifest's isolation */
+    hc.isolated = m->isolated;
+    c = &hc;
     if (!json_object_object_get_ex(root, "tables", &tables))
         return manifest_fail(c, NULL, "missing key \"tables\" (it maps table names to handlers)");
     if (!json_object_is_type(tables, json_type_object))
@@ -668,7 +686,7 @@ static bool manifest_build(const manifest_ctx *c, json_object *root, manifest *m
 bool manifest_parse(const char *text, size_t len, const char *path, manifest *out, char *err,
                     size_t cap)
 {
-    manifest_ctx c = {path ? path : "-", err, cap};
+    manifest_ctx c = {path ? path : "-", err, cap, false};
     if (!text) text = "", len = 0;
     if (len > MANIFEST_MAX_BYTES)
         return manifest_fail(&c, NULL, "too large (%zu bytes; the limit is %u MiB)", len,

@@ -16,6 +16,8 @@ typedef struct manifest_handler {
     char *plugin;               /* path as resolved (relative to the manifest's directory) */
     struct json_object *config; /* "config" as given, NULL when absent; owned */
     unsigned events;            /* bit 1 << ddb_event_name per accepted event */
+    bool isolated;              /* runs in a worker process: "isolation": "process", its own
+                                   or the manifest's */
 } manifest_handler;
 
 typedef enum manifest_starting_position {
@@ -66,6 +68,9 @@ typedef struct manifest {
     int64_t deadline_margin_ms; /* stop delivering records when less time than this is left
                                    before the invocation's deadline; 0..900000, default 1000 */
     bool metrics;               /* one Embedded Metric Format line per invocation; default false */
+    bool isolated;              /* "isolation": "process" for every handler without its own */
+    int64_t record_timeout_ms;  /* an isolated handler's time budget per record (and per batch
+                                   hook); 1..900000, default 30000 */
     manifest_function function;
 } manifest;
 

@@ -105,7 +105,8 @@ static void assert_refused_text(const char *json, size_t len, const char *fmt, .
 #define assert_refused(json, ...) assert_refused_text(dq(json), strlen(json), __VA_ARGS__)
 
 #define TOP_LEVEL_KEYS \
-    "\"tables\", \"on_failure\", \"deadline_margin_ms\", \"metrics\" or \"function\""
+    "\"tables\", \"on_failure\", \"deadline_margin_ms\", \"metrics\", \"function\", " \
+    "\"isolation\" or \"record_timeout_ms\""
 #define STREAM_KEYS                                                                           \
     "\"batch_size\", \"max_batching_window_s\", \"bisect_on_error\", \"max_retries\", "      \
     "\"starting_position\" or \"parallelization_factor\""
@@ -600,8 +601,8 @@ static void test_a_route_must_be_a_handler_or_a_non_empty_list_of_handlers(void 
                    "tables.Orders[1]: expected a handler object ({\"plugin\": ...}), "
                    "found a string");
     assert_refused("{'tables': {'my.table': [{'plugin': 'a.so'}, {'plugin': 'a.so', 'x': 1}]}}",
-                   "tables[\"my.table\"][1]: unknown key \"x\" (expected \"plugin\", \"config\" or "
-                   "\"events\")");
+                   "tables[\"my.table\"][1]: unknown key \"x\" (expected \"plugin\", \"config\", \"events\" or "
+                   "\"isolation\")");
 }
 
 static void test_a_handler_needs_a_plugin_path(void **state)
@@ -832,9 +833,40 @@ static void test_an_error_message_is_cut_to_the_callers_buffer(void **state)
     assert_string_equal(err, "manifest \"m.jso");
 }
 
+static void test_isolation_is_inherited_from_the_manifest_and_set_per_handler(void **state)
+{
+    (void)state;
+    manifest m = parse_ok(dq("{'isolation': 'process', 'record_timeout_ms': 2500, 'tables': "
+                             "{'Orders': [{'plugin': 'a.so'}, {'plugin': 'a.so', "
+                             "'isolation': 'none'}]}}"));
+    assert_true(m.isolated);
+    assert_int_equal(m.record_timeout_ms, 2500);
+    assert_true(m.routes[0].handlers[0].isolated);
+    assert_false(m.routes[0].handlers[1].isolated);
+    manifest_free(&m);
+    m = parse_ok(dq("{'tables': {'Orders': [{'plugin': 'a.so', 'isolation': 'process'}, "
+                    "{'plugin': 'a.so'}]}}"));
+    assert_false(m.isolated);
+    assert_int_equal(m.record_timeout_ms, 30000);
+    assert_true(m.routes[0].handlers[0].isolated);
+    assert_false(m.routes[0].handlers[1].isolated);
+    manifest_free(&m);
+}
+
+static void test_an_unknown_isolation_is_refused(void **state)
+{
+    (void)state;
+    assert_refused("{'isolation': 'thread', 'tables': {'Orders': {'plugin': 'a.so'}}}",
+                   "isolation: expected \"none\" or \"process\", found \"thread\"");
+    assert_refused("{'record_timeout_ms': 0, 'tables': {'Orders': {'plugin': 'a.so'}}}",
+                   "record_timeout_ms: expected an integer from 1 to 900000, found 0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_isolation_is_inherited_from_the_manifest_and_set_per_handler),
+        cmocka_unit_test(test_an_unknown_isolation_is_refused),
         cmocka_unit_test(test_a_table_with_one_handler_gets_that_plugin_for_every_event),
         cmocka_unit_test(test_a_list_of_handlers_is_kept_in_manifest_order),
         cmocka_unit_test(test_routes_are_kept_in_manifest_order),
