@@ -1,16 +1,22 @@
 /* router.c - joins a manifest to loaded plugins and delivers decoded records to them.
- * Owns each handler instance (plugin, state, handle) and the per-batch failure marks; the
- * manifest must outlive the router. Decides what fails and what is skipped under "stop" or
- * "continue"; knows nothing of how the event arrived or how the response leaves. */
+ * Owns each handler instance (plugin, state, handle), the per-batch failure marks and the
+ * worker process of isolated handlers; the manifest must outlive the router. Decides what
+ * fails and what is skipped under "stop" or "continue"; knows nothing of how the event
+ * arrived or how the response leaves. */
 #include "router.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "isolate.h"
 #include "loader.h"
 #include "log.h"
+
+/* Requests to an isolated handler's worker process. */
+enum { ROUTER_OP_RECORD = 1, ROUTER_OP_END = 2, ROUTER_OP_FINI = 3 };
 
 typedef struct router_handler {
     loader_plugin plugin;
@@ -18,7 +24,8 @@ typedef struct router_handler {
     struct ddb_handle handle;
     void *state;
     bool initialised;
-    bool in_batch;           /* received a record of the current batch */
+    bool in_batch;           /* received a record of the current batch (for an isolated
+                                handler: of the current worker) */
     ddb_status begin_status; /* on_batch_begin's answer: non-OK fails every record */
     ddb_status batch_status; /* first failure in the current batch, for on_batch_end */
 } router_handler;
@@ -42,6 +49,10 @@ struct router {
     size_t cap_outcome;
     ddb_str *failures;
     size_t cap_failures;
+    const event_batch *batch;  /* being delivered: the worker reads it from its copy */
+    isolate *worker;           /* runs the isolated handlers' code for the current batch */
+    size_t worker_first;       /* the first record the current worker was given */
+    int64_t record_timeout_ms;
 };
 
 static bool router_init_handler(router_handler *h, const char *route,
@@ -81,6 +92,36 @@ static bool router_init_handler(router_handler *h, const char *route,
     return true;
 }
 
+static uint32_t router_handler_id(const router *r, const router_route *route, size_t j)
+{
+    return (uint32_t)(route - r->routes) << 16 | (uint32_t)j;
+}
+
+static router_handler *router_handler_of(const router *r, uint32_t id)
+{
+    return &r->routes[id >> 16].handlers[id & 0xFFFF];
+}
+
+static ddb_status router_exec(void *ctx, uint32_t op, uint32_t a, uint32_t b);
+
+/* An isolated handler's on_fini runs in a worker of its own: a crash there costs nothing
+ * but that plugin's clean-up. */
+static void router_isolated_fini(router *r, router_handler *h, uint32_t id)
+{
+    char why[128];
+    ddb_status st;
+    isolate *w = isolate_start(router_exec, r);
+    if (!w) {
+        log_warn("plugin \"%s\": no worker process for on_fini, so it is not run: %s",
+                 h->handle.name, strerror(errno));
+        return;
+    }
+    if (isolate_call(w, ROUTER_OP_FINI, 0, id, r->record_timeout_ms, &st, why, sizeof why) !=
+        ISOLATE_DONE)
+        log_warn("plugin \"%s\" %s in on_fini", h->handle.name, why);
+    isolate_stop(w);
+}
+
 void router_free(router *r)
 {
     if (!r) return;
@@ -88,7 +129,10 @@ void router_free(router *r)
         router_route *route = &r->routes[i];
         for (size_t j = 0; j < route->count; j++) {
             router_handler *h = &route->handlers[j];
-            if (h->initialised && h->plugin.on_fini) h->plugin.on_fini(h->state);
+            if (h->initialised && h->plugin.on_fini) {
+                if (h->spec->isolated) router_isolated_fini(r, h, router_handler_id(r, route, j));
+                else h->plugin.on_fini(h->state);
+            }
             if (h->plugin.dl) loader_close(&h->plugin);
         }
         free(route->handlers);
@@ -113,6 +157,7 @@ router *router_new(const manifest *m, router_failure *why, char *err, size_t cap
         return NULL;
     }
     r->on_failure = m->on_failure;
+    r->record_timeout_ms = m->record_timeout_ms;
     for (size_t i = 0; i < m->count; i++) {
         const manifest_route *mr = &m->routes[i];
         router_route *route = &r->routes[r->count++];
@@ -194,6 +239,108 @@ static void router_mark(router *r, size_t i, const router_handler *h, ddb_status
     r->outcome[i].status = st;
 }
 
+/* Calls h's callback for rec, opening h's batch first when this is its first record. */
+static ddb_status router_call(router_handler *h, loader_record_fn fn, const ddb_record *rec,
+                              const ddb_batch *batch)
+{
+    if (!h->in_batch) {
+        h->in_batch = true;
+        if (h->plugin.on_batch_begin) {
+            h->begin_status = h->plugin.on_batch_begin(batch, h->state);
+            if (h->begin_status != DDB_OK)
+                log_warn("plugin \"%s\" failed to begin the batch: %s; its records are retried",
+                         h->handle.name, ddb_status_str(h->begin_status));
+        }
+    }
+    ddb_status st = h->begin_status != DDB_OK ? h->begin_status : fn(rec, h->state);
+    if (st != DDB_OK && h->begin_status == DDB_OK) router_log_failure(rec, h, ddb_status_str(st));
+    if (st != DDB_OK && h->batch_status == DDB_OK) h->batch_status = st;
+    return st;
+}
+
+/* In the worker: one request of the host. */
+static ddb_status router_exec(void *ctx, uint32_t op, uint32_t a, uint32_t b)
+{
+    router *r = ctx;
+    router_handler *h = router_handler_of(r, b);
+    if (op == ROUTER_OP_RECORD) {
+        const ddb_record *rec = &r->batch->records[a];
+        ddb_batch batch = {sizeof batch, (uint32_t)r->batch->count, DDB_OK};
+        return router_call(h, router_callback(h, rec), rec, &batch);
+    }
+    if (op == ROUTER_OP_END) {
+        ddb_batch batch = {sizeof batch, (uint32_t)r->batch->count,
+                           h->begin_status != DDB_OK ? h->begin_status : h->batch_status};
+        return h->in_batch && h->plugin.on_batch_end ? h->plugin.on_batch_end(&batch, h->state)
+                                                     : DDB_OK;
+    }
+    if (op == ROUTER_OP_FINI && h->plugin.on_fini) h->plugin.on_fini(h->state);
+    return DDB_OK;
+}
+
+/* The time an isolated handler has for one request: the manifest's budget, or less when
+ * the invocation's deadline is nearer. */
+static int64_t router_budget(const router *r)
+{
+    int64_t budget = r->record_timeout_ms;
+    if (r->invocation.deadline_ms > 0) {
+        int64_t left = r->invocation.deadline_ms - api_now_ms();
+        if (left < budget) budget = left > 1 ? left : 1;
+    }
+    return budget;
+}
+
+/* The worker is gone: what its isolated handlers did in it is lost. A handler with batch
+ * hooks commits in on_batch_end, which will not come, so every record it took from this
+ * worker before `upto` fails too (Lambda retries from the lowest). */
+static void router_worker_lost(router *r, size_t upto)
+{
+    isolate_stop(r->worker);
+    r->worker = NULL;
+    for (size_t i = 0; i < r->count; i++) {
+        router_route *route = &r->routes[i];
+        for (size_t j = 0; j < route->count; j++) {
+            router_handler *h = &route->handlers[j];
+            if (!h->spec->isolated || !h->in_batch) continue;
+            h->in_batch = false;
+            if (!h->plugin.on_batch_end) continue;
+            for (size_t k = r->worker_first; k < upto; k++) {
+                const ddb_record *rec = &r->batch->records[k];
+                if (router_find(r, rec->table) == route && router_callback(h, rec))
+                    router_mark(r, k, h, DDB_ERR_FAILED);
+            }
+        }
+    }
+}
+
+/* Delivers rec to an isolated handler through the batch's worker, starting one if needed. */
+static ddb_status router_isolated(router *r, const router_route *route, size_t j,
+                                  const ddb_record *rec)
+{
+    router_handler *h = &route->handlers[j];
+    char why[128];
+    ddb_status st = DDB_ERR_FAILED;
+    if (!r->worker) {
+        r->worker = isolate_start(router_exec, r);
+        if (!r->worker) {
+            router_log_failure(rec, h, "no worker process could be started");
+            return DDB_ERR_FAILED;
+        }
+        r->worker_first = rec->index;
+    }
+    h->in_batch = true;
+    isolate_outcome o = isolate_call(r->worker, ROUTER_OP_RECORD, rec->index,
+                                     router_handler_id(r, route, j), router_budget(r), &st, why,
+                                     sizeof why);
+    if (o == ISOLATE_DONE) {
+        if (st != DDB_OK && h->batch_status == DDB_OK) h->batch_status = st;
+        return st;
+    }
+    router_log_failure(rec, h, why); /* e.g. "killed by signal 11 (Segmentation fault)" */
+    router_worker_lost(r, rec->index);
+    return DDB_ERR_FAILED;
+}
+
 /* Delivers one record to its handlers in order; returns whether any handler took it and
  * marks it failed when one of them failed. */
 static bool router_record(router *r, const router_route *route, const ddb_record *rec,
@@ -205,19 +352,9 @@ static bool router_record(router *r, const router_route *route, const ddb_record
         loader_record_fn fn = router_callback(h, rec);
         if (!fn) continue;
         taken = true;
-        if (!h->in_batch) {
-            h->in_batch = true;
-            if (h->plugin.on_batch_begin) {
-                h->begin_status = h->plugin.on_batch_begin(batch, h->state);
-                if (h->begin_status != DDB_OK)
-                    log_warn("plugin \"%s\" failed to begin the batch: %s; its records are retried",
-                             h->handle.name, ddb_status_str(h->begin_status));
-            }
-        }
-        ddb_status st = h->begin_status != DDB_OK ? h->begin_status : fn(rec, h->state);
+        ddb_status st = h->spec->isolated ? router_isolated(r, route, j, rec)
+                                          : router_call(h, fn, rec, batch);
         if (st == DDB_OK) continue;
-        if (h->begin_status == DDB_OK) router_log_failure(rec, h, ddb_status_str(st));
-        if (h->batch_status == DDB_OK) h->batch_status = st;
         router_mark(r, rec->index, h, st);
         if (r->on_failure == MANIFEST_STOP) break;
     }
@@ -236,8 +373,19 @@ static void router_end_batch(router *r, const event_batch *b, size_t attempted)
             if (!h->in_batch) continue;
             h->in_batch = false;
             batch.status = h->begin_status != DDB_OK ? h->begin_status : h->batch_status;
-            ddb_status st = h->plugin.on_batch_end ? h->plugin.on_batch_end(&batch, h->state)
-                                                   : DDB_OK;
+            ddb_status st = DDB_OK;
+            if (h->spec->isolated && r->worker) {
+                char why[128];
+                if (isolate_call(r->worker, ROUTER_OP_END, 0, router_handler_id(r, route, j),
+                                 router_budget(r), &st, why, sizeof why) != ISOLATE_DONE) {
+                    log_error("plugin \"%s\" %s in on_batch_end", h->handle.name, why);
+                    isolate_stop(r->worker);
+                    r->worker = NULL;
+                    st = DDB_ERR_FAILED;
+                }
+            } else if (!h->spec->isolated && h->plugin.on_batch_end) {
+                st = h->plugin.on_batch_end(&batch, h->state);
+            }
             h->begin_status = h->batch_status = DDB_OK;
             if (st == DDB_OK) continue;
             log_warn("plugin \"%s\" failed to end the batch: %s; its records are retried",
@@ -249,6 +397,8 @@ static void router_end_batch(router *r, const event_batch *b, size_t attempted)
             }
         }
     }
+    isolate_stop(r->worker); /* the next batch gets a worker of its own */
+    r->worker = NULL;
 }
 
 bool router_deliver(router *r, const event_batch *b, router_result *out, char *err, size_t cap)
@@ -269,6 +419,7 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
     if (b->count) memset(r->outcome, 0, b->count * sizeof *r->outcome);
     out->batch = b->records;
     out->outcome = r->outcome;
+    r->batch = b;
 
     memset(r->route_records, 0, r->count * sizeof *r->route_records);
     out->route_records = r->route_records;
