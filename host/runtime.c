@@ -91,6 +91,9 @@ typedef struct runtime {
     char trace_id[512];
     int64_t deadline_ms;
     char curl_error[CURL_ERROR_SIZE];
+    char *trace_env;             /* "_X_AMZN_TRACE_ID=...", owned, handed to putenv */
+    size_t trace_cap;
+    bool trace_set;              /* trace_env is in the environment */
 } runtime;
 
 /* ---- HTTP ------------------------------------------------------------------------------ */
@@ -289,6 +292,36 @@ static void runtime_emit_metrics(const router *r, const router_result *res,
 
 /* ---- the loop ------------------------------------------------------------------------ */
 
+/* Exports the invocation's trace id as _X_AMZN_TRACE_ID, as Lambda's runtimes do. setenv
+ * would keep every old value for the life of the process (glibc never frees them), a leak
+ * per invocation; one buffer of our own, rewritten in place, does not grow. */
+static void runtime_trace_env(runtime *rt)
+{
+    static const char name[] = "_X_AMZN_TRACE_ID=";
+    if (!rt->trace_id[0]) {
+        if (rt->trace_set) unsetenv("_X_AMZN_TRACE_ID");
+        rt->trace_set = false;
+        return;
+    }
+    size_t need = sizeof name + strlen(rt->trace_id);
+    if (need > rt->trace_cap) {
+        char *grown = malloc(need);
+        if (!grown) return;
+        snprintf(grown, need, "%s%s", name, rt->trace_id);
+        if (putenv(grown) != 0) {
+            free(grown);
+            return;
+        }
+        free(rt->trace_env); /* no longer in the environment */
+        rt->trace_env = grown;
+        rt->trace_cap = need;
+    } else {
+        snprintf(rt->trace_env, rt->trace_cap, "%s%s", name, rt->trace_id);
+        if (!rt->trace_set && putenv(rt->trace_env) != 0) return;
+    }
+    rt->trace_set = true;
+}
+
 /* Serves one invocation; false when the Runtime API is gone. */
 static bool runtime_invocation(runtime *rt, router *r, event_decoder *d, bool metrics,
                                int64_t margin_ms)
@@ -303,8 +336,7 @@ static bool runtime_invocation(runtime *rt, router *r, event_decoder *d, bool me
                   rt->request_id[0] ? "" : " without a request id");
         return false;
     }
-    if (rt->trace_id[0]) setenv("_X_AMZN_TRACE_ID", rt->trace_id, 1);
-    else unsetenv("_X_AMZN_TRACE_ID");
+    runtime_trace_env(rt);
     log_set_request_id(rt->request_id);
     api_invocation inv = {rt->request_id, rt->function_arn, rt->deadline_ms};
     router_set_invocation(r, &inv, margin_ms);
@@ -398,5 +430,7 @@ done:
     dlclose(rt.lib.dl);
     free(rt.event.data);
     free(rt.reply.data);
+    if (rt.trace_set) unsetenv("_X_AMZN_TRACE_ID");
+    free(rt.trace_env);
     return status;
 }
