@@ -18,6 +18,8 @@
 #include "router.h"
 #include "runtime.h"
 #include "deploy.h"
+#include "sample.h"
+#include "scaffold.h"
 #include "summary.h"
 
 #define EXIT_INPUT 1
@@ -31,6 +33,10 @@ static const char usage[] =
     "  ddbhost check MANIFEST.json                      validate a manifest and load its plugins\n"
     "  ddbhost template MANIFEST.json                   print an AWS SAM template for the manifest\n"
     "  ddbhost policy MANIFEST.json                     print the least-privilege IAM policy\n"
+    "  ddbhost new NAME [DIR]                           write a plugin project that builds and runs\n"
+    "  ddbhost event insert|modify|remove --table T [--keys JSON] [--new JSON] [--old JSON]\n"
+    "               [--view TYPE] [--count N] [--region R]\n"
+    "                                                   write a sample event for local testing\n"
     "  ddbhost serve                                    serve the Lambda Runtime API (the default\n"
     "                                                   when run with no arguments inside Lambda)\n"
     "  ddbhost --help | --version\n"
@@ -246,6 +252,9 @@ int main(int argc, char **argv)
     long repeat = 1;
     bool quiet = false, json = false;
     int c;
+    /* `new` and `event` take options of their own: hand them the rest of the line. */
+    if (argc >= 2 && (strcmp(argv[1], "new") == 0 || strcmp(argv[1], "event") == 0))
+        return argv[1][0] == 'n' ? scaffold_main(argc - 1, argv + 1) : sample_main(argc - 1, argv + 1);
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:hV", options, NULL)) != -1) {
         switch (c) {
