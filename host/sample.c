@@ -455,15 +455,22 @@ static bool sample_typed(sample_writer *w, const char *tag, const sample_json *v
     *size = 0;
     for (const sample_json *e = v->first; e; e = e->next, i++) {
         saved = sample_push(w, NULL, i);
-        bool ok = tag[0] == 'S'   ? e->kind == SJ_STRING
-                  : tag[0] == 'N' ? (e->kind == SJ_NUMBER ||
-                                     (e->kind == SJ_STRING && attr_check_number(e->text, e->len) !=
-                                                                  ATTR_NUMBER_SYNTAX))
-                                  : e->kind == SJ_STRING && sample_base64_size(e->text, e->len, &s);
+        bool ok;
+        switch (tag[0]) {
+        case 'S':
+            ok = e->kind == SJ_STRING;
+            s = (long long)e->len;
+            break;
+        case 'N': /* a number, or a string that holds one, as DynamoDB JSON writes them */
+            ok = e->kind == SJ_NUMBER ||
+                 (e->kind == SJ_STRING && attr_check_number(e->text, e->len) != ATTR_NUMBER_SYNTAX);
+            break;
+        default:
+            ok = e->kind == SJ_STRING && sample_base64_size(e->text, e->len, &s);
+        }
         if (!ok)
             return sample_refuse(w, "a %s element must be %s", tag,
                                  tag[0] == 'S' ? "a string" : tag[0] == 'N' ? "a number" : "a base64 string");
-        if (tag[0] == 'S') s = (long long)e->len;
         if (tag[0] == 'N' && !sample_check_number(w, e->text, e->len, &s)) return false;
         for (const sample_json *d = v->first; d != e; d = d->next)
             if (d->len == e->len && memcmp(d->text, e->text, e->len) == 0)

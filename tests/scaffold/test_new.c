@@ -232,6 +232,19 @@ static void test_an_existing_directory_is_refused_and_left_as_it_was(void **stat
     assert_false(new_exists(dir, "src"));
 }
 
+/* A file size limit of 2 KB makes writing plugin.h fail with EFBIG, after the directory and
+ * its subdirectories were made. */
+static void test_a_failure_halfway_removes_what_was_written(void **state)
+{
+    (void)state;
+    char dir[1100];
+    run_output r;
+    snprintf(dir, sizeof dir, "%s/halfway", new_tmp);
+    new_sh(&r, "trap '' XFSZ; ulimit -f 4; exec '%s' new halfway '%s'", DDB_SCAFFOLD_CMD, dir);
+    new_refused(&r, 1, "include/ddb/plugin.h\": File too large (nothing was kept: \"");
+    assert_false(new_exists(new_tmp, "halfway"));
+}
+
 static void test_a_name_must_be_lower_case_letters_digits_dashes_or_underscores(void **state)
 {
     (void)state;
@@ -275,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_the_sample_events_carry_the_item_as_ddbhost_event_writes_it),
         cmocka_unit_test(test_dir_defaults_to_the_name_in_the_current_directory),
         cmocka_unit_test(test_an_existing_directory_is_refused_and_left_as_it_was),
+        cmocka_unit_test(test_a_failure_halfway_removes_what_was_written),
         cmocka_unit_test(test_a_name_must_be_lower_case_letters_digits_dashes_or_underscores),
         cmocka_unit_test(test_usage_errors_and_help),
     };
