@@ -24,7 +24,7 @@ static char event_tmp[1024];
 
 /* Runs `ddbhost event ARGS...`. */
 #define EVENT(r, ...) \
-    assert_true(run_program((const char *const[]){DDB_SCAFFOLD_CMD, "event", __VA_ARGS__, NULL}, NULL, (r)))
+    assert_true(run_program((const char *const[]){DDB_HOST_BIN, "event", __VA_ARGS__, NULL}, NULL, (r)))
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 

@@ -19,7 +19,7 @@
 static char new_tmp[1024];
 
 #define NEW(r, ...) \
-    assert_true(run_program((const char *const[]){DDB_SCAFFOLD_CMD, "new", __VA_ARGS__, NULL}, NULL, (r)))
+    assert_true(run_program((const char *const[]){DDB_HOST_BIN, "new", __VA_ARGS__, NULL}, NULL, (r)))
 
 /* Runs a shell command line (printf-style), as a user types it. */
 static void new_sh(run_output *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -190,7 +190,7 @@ static void test_dir_defaults_to_the_name_in_the_current_directory(void **state)
 {
     (void)state;
     run_output r;
-    new_sh(&r, "cd '%s' && '%s' new here", new_tmp, DDB_SCAFFOLD_CMD);
+    new_sh(&r, "cd '%s' && '%s' new here", new_tmp, DDB_HOST_BIN);
     new_expect_ok(&r, "ddbhost new here");
     assert_true(strncmp(r.out, "created here/", 13) == 0);
     assert_true(new_exists(new_tmp, "here/src/here.c"));
@@ -240,7 +240,7 @@ static void test_a_failure_halfway_removes_what_was_written(void **state)
     char dir[1100];
     run_output r;
     snprintf(dir, sizeof dir, "%s/halfway", new_tmp);
-    new_sh(&r, "trap '' XFSZ; ulimit -f 4; exec '%s' new halfway '%s'", DDB_SCAFFOLD_CMD, dir);
+    new_sh(&r, "trap '' XFSZ; ulimit -f 4; exec '%s' new halfway '%s'", DDB_HOST_BIN, dir);
     new_refused(&r, 1, "include/ddb/plugin.h\": File too large (nothing was kept: \"");
     assert_false(new_exists(new_tmp, "halfway"));
 }
@@ -263,7 +263,7 @@ static void test_usage_errors_and_help(void **state)
 {
     (void)state;
     run_output r;
-    assert_true(run_program((const char *const[]){DDB_SCAFFOLD_CMD, "new", NULL}, NULL, &r));
+    assert_true(run_program((const char *const[]){DDB_HOST_BIN, "new", NULL}, NULL, &r));
     new_refused(&r, 2, "usage: ddbhost new NAME [DIR]");
     NEW(&r, "a", "b", "c");
     new_refused(&r, 2, "usage: ddbhost new NAME [DIR]");
