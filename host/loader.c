@@ -1,6 +1,7 @@
 /* loader.c - opens one plugin with dlopen and decides whether the host may use it.
- * Owns the validation order of the ABI contract (descriptor, size, magic, versions, name,
- * callbacks) and its refusal messages. Calls no plugin function: on_init is the router's. */
+ * Owns the validation order of the ABI contract (file permissions, descriptor, size, magic,
+ * versions, name, callbacks) and its refusal messages. Calls no plugin function: on_init is
+ * the router's. */
 #include "loader.h"
 
 #include <dlfcn.h>
@@ -8,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 /* The fields every ABI version starts with: size, magic, abi_major, abi_minor. */
 #define LOADER_FROZEN_PREFIX (2 * sizeof(uint32_t) + 2 * sizeof(uint16_t))
@@ -137,6 +141,38 @@ static ddb_plugin_descriptor *loader_copy_descriptor(const ddb_plugin_descriptor
     return c;
 }
 
+/* dlopen runs the plugin's constructors, so a plugin that someone else could have written
+ * is refused before it: a file writable by group or others, or one in a directory where they
+ * could put another file in its place. A sticky directory such as /tmp lets only a file's
+ * owner replace it, so there the file must be the host's user's or root's. Nothing on a
+ * read-only file system (Lambda's /var/task and /opt) can be replaced, whatever its mode.
+ * opened is path as dlopen gets it (with a '/'); false when refused, with err set. */
+static bool loader_check_writers(const char *path, char *opened, char *err, size_t cap)
+{
+    struct stat file, dir;
+    struct statvfs fs;
+    if (stat(opened, &file) != 0) return true; /* dlopen says what is wrong with it */
+    if (statvfs(opened, &fs) == 0 && (fs.f_flag & ST_RDONLY)) return true;
+    if (file.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(err, cap, "plugin \"%s\" is writable by group or others (mode %04o): loading "
+                 "it would run code that anyone could have replaced (hint: chmod go-w %s)", path,
+                 (unsigned)(file.st_mode & 07777), path);
+        return false;
+    }
+    char *end = strrchr(opened, '/');
+    if (end == opened) end++; /* a file at the root: the directory is "/" */
+    char saved = *end;
+    *end = '\0';
+    bool writable = stat(opened, &dir) == 0 && (dir.st_mode & (S_IWGRP | S_IWOTH)) &&
+                    !((dir.st_mode & S_ISVTX) && (file.st_uid == geteuid() || file.st_uid == 0));
+    if (writable)
+        snprintf(err, cap, "plugin \"%s\" is in a directory writable by group or others (\"%s\", "
+                 "mode %04o): loading it would run code that anyone could have replaced (hint: "
+                 "chmod go-w %s)", path, opened, (unsigned)(dir.st_mode & 07777), opened);
+    *end = saved;
+    return !writable;
+}
+
 bool loader_open(const char *path, loader_plugin *out, char *err, size_t cap)
 {
     loader_plugin p;
@@ -154,6 +190,10 @@ bool loader_open(const char *path, loader_plugin *out, char *err, size_t cap)
         return false;
     }
     snprintf(opened, n, "%s%s", strchr(path, '/') ? "" : "./", path);
+    if (!loader_check_writers(path, opened, err, cap)) {
+        free(opened);
+        return false;
+    }
     p.dl = dlopen(opened, RTLD_NOW | RTLD_LOCAL);
     if (!p.dl) {
         const char *reason = loader_dl_reason(dlerror(), opened);
