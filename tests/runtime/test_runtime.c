@@ -306,6 +306,55 @@ static void test_a_record_the_plugin_fails_is_named_in_the_response(void **state
     rt_free(&r);
 }
 
+/* With "metrics": true, each invocation leaves one CloudWatch Embedded Metric Format line:
+ * the directive declares every metric it carries, and the counts are this invocation's. */
+static void test_metrics_leave_one_embedded_metric_format_line_per_invocation(void **state)
+{
+    char manifest[600], env_manifest[700];
+    const char *const args[] = {"--event", ORDERS, NULL};
+    const char *const env[] = {env_manifest, "AWS_LAMBDA_FUNCTION_NAME=orders-audit", NULL};
+    rt_run r;
+    run_lines lines;
+    json_object *emf = NULL;
+    (void)state;
+    rt_manifest(manifest, sizeof manifest, "m.json",
+                "{\"metrics\":true,\"on_failure\":\"continue\","
+                "\"tables\":{\"Orders\":{\"plugin\":\"%s\"}}}",
+                PROBE);
+    snprintf(env_manifest, sizeof env_manifest, "DDBHOST_MANIFEST=%s", manifest);
+    rt_serve(&r, args, env);
+    rt_expect_clean(&r, 1);
+    run_split_lines(r.err, strlen(r.err), &lines);
+    size_t found = 0;
+    for (size_t i = 0; i < lines.count; i++) {
+        json_object *o = lines.line[i][0] == '{' ? json_tokener_parse(lines.line[i]) : NULL;
+        if (o && json_object_object_get(o, "_aws")) {
+            found++;
+            if (!emf) emf = json_object_get(o);
+        }
+        if (o) json_object_put(o);
+    }
+    run_lines_free(&lines);
+    RT_CHECK(&r, found == 1, "expected exactly one EMF line on stderr, found %zu", found);
+    json_object *aws = json_object_object_get(emf, "_aws");
+    json_object *directive = json_object_array_get_idx(json_object_object_get(aws, "CloudWatchMetrics"), 0);
+    json_object *metrics = json_object_object_get(directive, "Metrics");
+    RT_CHECK(&r, !strcmp(harness_str(directive, "Namespace"), "ddbhost") &&
+                     json_object_is_type(json_object_object_get(aws, "Timestamp"), json_type_int),
+             "the EMF directive lacks its namespace or timestamp");
+    /* every declared metric is a member of the line */
+    for (size_t i = 0; metrics && i < json_object_array_length(metrics); i++) {
+        const char *name = harness_str(json_object_array_get_idx(metrics, i), "Name");
+        RT_CHECK(&r, json_object_object_get(emf, name) != NULL, "metric %s is declared but absent", name);
+    }
+    RT_CHECK(&r, !strcmp(harness_str(emf, "FunctionName"), "orders-audit"), "FunctionName");
+    RT_CHECK(&r, harness_int(emf, "Records") == 5 && harness_int(emf, "Failed") == 2 &&
+                     harness_int(emf, "Records.Orders") == 5,
+             "expected Records 5, Failed 2 (102 and 104), Records.Orders 5 in %s", json_object_to_json_string(emf));
+    json_object_put(emf);
+    rt_free(&r);
+}
+
 static void test_a_short_deadline_stops_delivery_and_names_the_first_undelivered_record(void **state)
 {
     char manifest[900], env_manifest[1000], seen[600], want[200], warn[200];
@@ -818,6 +867,7 @@ int main(void)
         RT_TEST(test_serve_is_the_explicit_form_of_serving),
         RT_TEST(test_plugins_see_the_request_id_function_arn_deadline_and_trace),
         RT_TEST(test_json_log_format_gives_json_lines_carrying_the_request_id),
+        RT_TEST(test_metrics_leave_one_embedded_metric_format_line_per_invocation),
         RT_TEST(test_log_level_error_hides_info_and_warnings_and_warn_hides_info),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
