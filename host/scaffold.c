@@ -20,6 +20,9 @@
 #include "sample.h"
 
 #define SCAFFOLD_MAX_NAME 64
+/* Never writable by group or others, whatever the umask: the host refuses a plugin in such
+ * a directory, and the project's NAME.so is built in DIR. */
+#define SCAFFOLD_DIR_MODE 0755
 #define SCAFFOLD_STR_(x) #x
 #define SCAFFOLD_STR(x) SCAFFOLD_STR_(x)
 #define SCAFFOLD_ABI SCAFFOLD_STR(DDB_ABI_MAJOR) "." SCAFFOLD_STR(DDB_ABI_MINOR)
@@ -190,9 +193,11 @@ static const char scaffold_makefile[] =
     "\n"
     "all: $(NAME).so\n"
     "\n"
-    "# Hidden visibility: the plugin exports only what plugin.h marks (its descriptor and callbacks).\n"
+    "# Hidden visibility: the plugin exports only what plugin.h marks (its descriptor and\n"
+    "# callbacks). Not writable by group or others: ddbhost refuses a plugin they could replace.\n"
     "$(NAME).so: src/$(NAME).c include/ddb/plugin.h\n"
     "\t$(CC) $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) -shared -o $@ src/$(NAME).c $(LDFLAGS)\n"
+    "\tchmod go-w $@\n"
     "\n"
     "test_plugin: test/test_plugin.c include/ddb/plugin.h\n"
     "\t$(CC) $(WARN) $(CFLAGS) -o $@ test/test_plugin.c $(LDFLAGS) -ldl\n"
@@ -344,7 +349,7 @@ static bool scaffold_mkdir(scaffold *s, const char *rel)
 {
     char path[SCAFFOLD_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", s->dir, rel);
-    if (mkdir(path, 0777) == 0) return true;
+    if (mkdir(path, SCAFFOLD_DIR_MODE) == 0) return true;
     snprintf(s->err, sizeof s->err, "cannot create directory \"%s\": %s", path, strerror(errno));
     return false;
 }
@@ -442,7 +447,7 @@ int scaffold_main(int argc, char **argv)
         return 1;
     }
     if (!*s.dir) return scaffold_usage_error("%s", "DIR is empty");
-    if (mkdir(s.dir, 0777) != 0) {
+    if (mkdir(s.dir, SCAFFOLD_DIR_MODE) != 0) {
         if (errno == EEXIST)
             log_error("\"%s\" already exists: ddbhost new never writes into an existing directory "
                       "(hint: give another DIR, or remove it)", s.dir);

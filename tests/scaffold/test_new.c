@@ -141,6 +141,21 @@ static void test_the_project_runs_under_invoke_as_its_readme_says(void **state)
     }
 }
 
+/* The host refuses a plugin that group or others can write, or that sits in a directory
+ * they can write: the project stays runnable under a umask that grants group write. */
+static void test_the_project_runs_as_written_under_a_group_writable_umask(void **state)
+{
+    (void)state;
+    run_output r;
+    new_sh(&r, "cd '%s' && umask 002 && '%s' new shared >/dev/null && cd shared && "
+           "make test CC='%s' CFLAGS='%s' LDFLAGS='%s' >/dev/null && "
+           "'%s' --log-level error --invoke shared.so events/insert.json",
+           new_tmp, DDB_HOST_BIN, DDB_CC, DDB_PLUGIN_CFLAGS, DDB_PLUGIN_LDFLAGS, DDB_HOST_BIN);
+    new_expect_ok(&r, "new, make test and --invoke under umask 002");
+    assert_string_equal(r.out, "shared: INSERT Items id=item-1 (5 attributes)\n{\"batchItemFailures\":[]}\n");
+    run_output_free(&r);
+}
+
 static void test_the_project_builds_and_passes_ctest_with_cmake_and_nothing_installed(void **state)
 {
     (void)state;
@@ -284,6 +299,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_project_has_its_files_and_this_trees_plugin_h),
         cmocka_unit_test(test_the_project_runs_under_invoke_as_its_readme_says),
+        cmocka_unit_test(test_the_project_runs_as_written_under_a_group_writable_umask),
         cmocka_unit_test(test_the_project_builds_and_passes_ctest_with_cmake_and_nothing_installed),
         cmocka_unit_test(test_the_sample_events_carry_the_item_as_ddbhost_event_writes_it),
         cmocka_unit_test(test_dir_defaults_to_the_name_in_the_current_directory),
