@@ -536,6 +536,34 @@ static void test_a_crash_mid_batch_fails_every_record_the_worker_took_under_cont
     run_output_free(&r);
 }
 
+/* The commit itself crashes: every record the handler took fails, none is lost. */
+static void test_with_isolation_a_crash_in_on_batch_end_fails_the_records_it_would_commit(void **state)
+{
+    run_output r;
+    (void)state;
+    invoke(&r, manifest("{\"isolation\": \"process\", \"tables\": {\"Orders\": {\"plugin\": \"%s\"}}}",
+                        fixture("crash_in_commit")),
+           ORDERS, PLAIN_SEGV);
+    expect_response(&r, "{\"batchItemFailures\":[{\"itemIdentifier\":\"100\"}]}");
+    expect_handled(&r, "crash-in-commit", "100101102103104", "");
+    expect_stderr(&r, "ddbhost: error: plugin \"crash-in-commit\" killed by signal 11 "
+                      "(Segmentation fault) in on_batch_end\n", true);
+    expect_stderr(&r, "ddbhost: warning: plugin \"crash-in-commit\" failed to end the batch: "
+                      "handler failed; its records are retried\n", true);
+    expect_stderr(&r, "ddbhost: 5 records: 5 delivered, 5 failed, 0 skipped\n", true);
+    run_output_free(&r);
+}
+
+static void test_without_isolation_a_crash_in_on_batch_end_takes_the_host_down(void **state)
+{
+    run_output r;
+    (void)state;
+    invoke(&r, manifest("{\"tables\": {\"Orders\": {\"plugin\": \"%s\"}}}", fixture("crash_in_commit")),
+           ORDERS, NULL);
+    expect_no_response(&r);
+    run_output_free(&r);
+}
+
 /* ---- a flood on stdout --------------------------------------------------------------------- */
 
 #define FLOOD_BYTES (50u * 1024 * 1024) /* per flagged record: 102 and 104 */
@@ -625,6 +653,8 @@ int main(void)
         T(test_with_isolation_batch_hooks_run_in_the_worker_and_commit_the_batch),
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_stop),
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_continue),
+        T(test_with_isolation_a_crash_in_on_batch_end_fails_the_records_it_would_commit),
+        T(test_without_isolation_a_crash_in_on_batch_end_takes_the_host_down),
         T(test_a_plugin_flooding_stdout_neither_stalls_nor_buries_the_response),
         T(test_with_isolation_a_flood_on_stdout_still_ends_with_the_response),
     };
