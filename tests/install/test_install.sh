@@ -10,6 +10,8 @@
 # flags (through CFLAGS and LDFLAGS), because the installed host is then instrumented, and a
 # plugin should be checked as the tree's own plugins are.
 set -u
+# The host refuses plugins that group or others can write: build as a careful user would.
+umask 022
 src=$1 bin=$2 cc=$3 sanitize=$4 libdir=$5 includedir=$6 bindir=$7 mandir=$8
 
 failures=0
