@@ -75,6 +75,17 @@ static bool manifest_fail(const manifest_ctx *c, const char *at, const char *fmt
     return false;
 }
 
+void manifest_error(char *err, size_t cap, const char *path, const char *at, const char *fmt, ...)
+{
+    manifest_ctx c = {path ? path : "-", err, cap, false};
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    manifest_fail(&c, at, "%s", msg);
+}
+
 /* A syntax error at byte offset `at` of text: reported as 1-based line and column, the
  * column counted in characters so that it matches what an editor shows. */
 static bool manifest_syntax(const manifest_ctx *c, const char *text, size_t at, const char *why)
@@ -451,26 +462,380 @@ static bool manifest_events(const manifest_ctx *c, const char *handler_at, json_
     return true;
 }
 
+/* ---- bindings ------------------------------------------------------------------------- */
+
+#define MANIFEST_ARG_TYPES                                                                   \
+    "string, bytes, int32, int64, uint64, double, bool, json, with an optional trailing ?"
+/* Indexed by manifest_arg_source. */
+static const char *const manifest_sources[] = {"Keys",      "NewImage",       "OldImage",
+                                               "table",     "eventName",      "SequenceNumber",
+                                               "eventID",   "record",         NULL};
+#define MANIFEST_SOURCES                                                                     \
+    "Keys, NewImage, OldImage, table, eventName, SequenceNumber, eventID, record or "       \
+    "image:NewImage"
+/* Indexed by ddb_event_name. */
+static const char *const manifest_bind_events[] = {NULL, "on_insert", "on_modify", "on_remove"};
+
+const char *manifest_arg_type_name(manifest_arg_type t)
+{
+    static const char *const names[] = {"string", "bytes", "int32", "int64",  "uint64",
+                                        "double", "bool",  "json",  "record"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
+/* The type named by the n bytes at s; false when there is none. */
+static bool manifest_arg_type_of(const char *s, size_t n, manifest_arg_type *out)
+{
+    for (int t = MANIFEST_ARG_STRING; t <= MANIFEST_ARG_JSON; t++) {
+        const char *name = manifest_arg_type_name((manifest_arg_type)t);
+        if (strlen(name) == n && strncmp(s, name, n) == 0) {
+            *out = (manifest_arg_type)t;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A byte that may appear in an unquoted attribute name: anything printable but the path's
+ * own punctuation. Other names are quoted: NewImage['a.b']. */
+static bool manifest_name_byte(unsigned char ch)
+{
+    return ch >= 0x20 && ch != 0x7F && !strchr(".[]:?'\"\\", ch);
+}
+
+/* The attribute path of a after its map's name, from *p to the ':' before the type: `.name`,
+ * `['quoted name']` (or double quotes; a backslash escapes the next byte) and `[index]`. */
+static bool manifest_arg_steps(const manifest_ctx *c, const char *at, manifest_arg *a,
+                               const char **p)
+{
+    char q[MANIFEST_QUOTE_CAP];
+    const char *s = *p, *text = a->text;
+    size_t most = 0;
+    for (const char *k = s; *k; k++) most += *k == '.' || *k == '[';
+    if (!most) return true;
+    if (!(a->steps = calloc(most, sizeof *a->steps))) return manifest_fail(c, NULL, "out of memory");
+    while (*s == '.' || *s == '[') {
+        manifest_step *st = &a->steps[a->nsteps];
+        const char *name = NULL, *why = NULL, *bad = NULL;
+        size_t len = 0;
+        if (*s == '.') {
+            name = ++s;
+            while (manifest_name_byte((unsigned char)*s)) s++;
+            len = (size_t)(s - name);
+            if (!len) why = "expected an attribute name after \".\" (quote other names: "
+                            "NewImage['a.b'])";
+        } else if (s[1] == '\'' || s[1] == '"') {
+            char quote = s[1];
+            name = s += 2;
+            while (*s && *s != quote) s += *s == '\\' && s[1] ? 2 : 1;
+            len = (size_t)(s - name);
+            if (*s != quote) why = "a quoted name without its closing quote";
+            else if (*++s != ']') why = "expected \"]\" after the quoted name";
+            else s++;
+        } else {
+            uint64_t index = 0;
+            const char *digits = ++s;
+            while (*s >= '0' && *s <= '9' && index <= UINT32_MAX)
+                index = index * 10 + (uint64_t)(*s++ - '0');
+            if (s == digits) why = "expected a list index or a quoted name after \"[\"";
+            else if (index > UINT32_MAX) why = "list index out of range (at most 4294967295)", bad = digits;
+            else if (*s != ']') why = "expected \"]\" after the list index";
+            else st->index = (uint32_t)index, s++;
+        }
+        if (why)
+            return manifest_fail(c, at, "%s: %s (at character %zu)", manifest_quote(q, text), why,
+                                 (size_t)((bad ? bad : s) - text) + 1);
+        a->nsteps++;
+        if (!name) continue;
+        if (!(st->name = malloc(len + 1))) return manifest_fail(c, NULL, "out of memory");
+        /* A quoted name loses its escapes; an unquoted one has none. */
+        size_t n = 0;
+        for (size_t k = 0; k < len; k++) st->name[n++] = name[k] == '\\' ? name[++k] : name[k];
+        st->name[n] = '\0';
+        st->name_len = n;
+    }
+    *p = s;
+    return true;
+}
+
+/* Checks that the type fits the source: record facts are text, a whole map is JSON. */
+static bool manifest_arg_fits(const manifest_ctx *c, const char *at, const manifest_arg *a)
+{
+    const char *source = manifest_sources[a->source], *type = manifest_arg_type_name(a->type);
+    if (a->source >= MANIFEST_SRC_TABLE && a->type != MANIFEST_ARG_STRING &&
+        a->type != MANIFEST_ARG_BYTES)
+        return manifest_fail(c, at, "%s is text: it is passed as string or bytes, not %s",
+                             source, type);
+    if (a->source <= MANIFEST_SRC_OLD_IMAGE && !a->nsteps && a->type != MANIFEST_ARG_JSON)
+        return manifest_fail(c, at, "%s is a whole map: it is passed as json (image:%s), not "
+                             "%s (hint: name an attribute, e.g. %s.id:%s)", source, source,
+                             type, source, type);
+    return true;
+}
+
+/* One argument as written, e.g. "NewImage.items[2].sku:string?" (docs/BINDINGS.md). a is
+ * zeroed by the caller; manifest_free releases whatever was built. */
+static bool manifest_arg_build(const manifest_ctx *c, const char *at, json_object *v,
+                               manifest_arg *a)
+{
+    char q[MANIFEST_QUOTE_CAP], q2[MANIFEST_QUOTE_CAP];
+    if (!json_object_is_type(v, json_type_string))
+        return manifest_fail(c, at, "expected an argument such as \"NewImage.total:int64\", "
+                             "found %s", manifest_kind(v));
+    const char *s = json_object_get_string(v);
+    if (strlen(s) != (size_t)json_object_get_string_len(v))
+        return manifest_fail(c, at, "%s contains a NUL character", manifest_quote(q, s));
+    if (!*s)
+        return manifest_fail(c, at, "expected an argument such as \"NewImage.total:int64\", "
+                             "found an empty string");
+    if (!(a->text = strdup(s))) return manifest_fail(c, NULL, "out of memory");
+    const char *p = a->text;
+    bool image = strncmp(p, "image:", 6) == 0;
+    if (image) p += 6;
+    size_t n = strcspn(p, ".[:?");
+    int source = -1;
+    bool other_case = false;
+    for (int i = 0; manifest_sources[i]; i++) {
+        bool same_length = strlen(manifest_sources[i]) == n;
+        if (same_length && strncmp(p, manifest_sources[i], n) == 0) source = i;
+        other_case |= same_length && strncasecmp(p, manifest_sources[i], n) == 0;
+    }
+    char word[MANIFEST_QUOTE_CAP];
+    snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word - 1 ? n : sizeof word - 1), p);
+    if (image && (source < 0 || source > MANIFEST_SRC_OLD_IMAGE))
+        return manifest_fail(c, at, "%s: expected Keys, NewImage or OldImage after \"image:\", "
+                             "found %s", manifest_quote(q, s), manifest_quote(q2, word));
+    if (source < 0)
+        return manifest_fail(c, at, "%s: unknown source %s (expected " MANIFEST_SOURCES ")%s",
+                             manifest_quote(q, s), manifest_quote(q2, word),
+                             other_case ? " (the case matters)" : "");
+    a->source = (manifest_arg_source)source;
+    p += n;
+    if (a->source == MANIFEST_SRC_RECORD) {
+        a->type = MANIFEST_ARG_RECORD;
+        a->path_len = (size_t)(p - a->text);
+        if (*p)
+            return manifest_fail(c, at, "%s: record is passed as the const ddb_record * itself "
+                                 "and takes no path, type or \"?\" (write \"record\")",
+                                 manifest_quote(q, s));
+        return true;
+    }
+    if (!image && a->source <= MANIFEST_SRC_OLD_IMAGE && !manifest_arg_steps(c, at, a, &p))
+        return false;
+    a->path_len = (size_t)(p - a->text);
+    if (image) {
+        a->type = MANIFEST_ARG_JSON;
+    } else if (*p != ':') {
+        return manifest_fail(c, at, "%s: expected \":TYPE\" after %.*s (TYPE is one of "
+                             MANIFEST_ARG_TYPES ")", manifest_quote(q, s), (int)a->path_len,
+                             a->text);
+    } else {
+        n = strspn(++p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        if (!manifest_arg_type_of(p, n, &a->type)) {
+            snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word - 1 ? n : sizeof word - 1),
+                     p);
+            bool other_case = false;
+            for (int t = MANIFEST_ARG_STRING; t <= MANIFEST_ARG_JSON; t++)
+                other_case |= strcasecmp(word, manifest_arg_type_name((manifest_arg_type)t)) == 0;
+            return manifest_fail(c, at, "unknown type %s (expected " MANIFEST_ARG_TYPES ")%s",
+                                 manifest_quote(q, word), other_case ? " (the case matters)" : "");
+        }
+        p += n;
+    }
+    a->optional = *p == '?';
+    if (a->optional) p++;
+    if (*p)
+        return manifest_fail(c, at, "%s: unexpected %s after the type", manifest_quote(q, s),
+                             manifest_quote(q2, p));
+    return manifest_arg_fits(c, at, a);
+}
+
+/* A C identifier: what dlsym can find and what "ddbhost check" shows as a call. */
+static bool manifest_identifier(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_')) return false;
+    size_t n = strlen(s);
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+}
+
+/* One binding: {"call": "f", "args": [...], "returns": "int"}; every key is required. */
+static bool manifest_binding_build(const manifest_ctx *c, const char *at, json_object *v,
+                                   manifest_binding *b)
+{
+    static const char *const keys[] = {"call", "args", "returns", NULL};
+    static const char *const returns[] = {"int", "bool", "void", NULL};
+    char key_at[MANIFEST_AT_CAP], arg_at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    json_object *call, *args;
+    if (!json_object_is_type(v, json_type_object))
+        return manifest_fail(c, at, "expected a binding object ({\"call\": \"function\", \"args\": "
+                             "[...], \"returns\": \"int\"}), found %s", manifest_kind(v));
+    if (!manifest_known_keys(c, at, v, keys, "\"call\", \"args\" or \"returns\"")) return false;
+    if (!json_object_object_get_ex(v, "call", &call))
+        return manifest_fail(c, at, "missing key \"call\" (the name of the library function to "
+                             "call)");
+    const char *name = json_object_is_type(call, json_type_string) ? json_object_get_string(call)
+                                                                    : NULL;
+    if (!name || !manifest_identifier(name) ||
+        strlen(name) != (size_t)json_object_get_string_len(call))
+        return manifest_fail(c, manifest_at(key_at, at, "call", -1), "expected the name of an "
+                             "exported C function, found %s",
+                             name ? manifest_quote(q, name) : manifest_kind(call));
+    if (!json_object_object_get_ex(v, "args", &args))
+        return manifest_fail(c, at, "missing key \"args\" (the function's arguments, in order, "
+                             "e.g. [\"NewImage.id:string\"]; [] for none)");
+    manifest_at(key_at, at, "args", -1);
+    if (!json_object_is_type(args, json_type_array))
+        return manifest_fail(c, key_at, "expected an array of arguments (e.g. "
+                             "[\"NewImage.id:string\"]; [] for none), found %s",
+                             manifest_kind(args));
+    size_t n = json_object_array_length(args);
+    if (n > MANIFEST_MAX_BIND_ARGS)
+        return manifest_fail(c, key_at, "%zu arguments, at most %d", n, MANIFEST_MAX_BIND_ARGS);
+    if (!json_object_object_get_ex(v, "returns", NULL))
+        return manifest_fail(c, at, "missing key \"returns\" (\"int\": 0 is success, \"bool\": "
+                             "true is success, or \"void\")");
+    int ret = 0;
+    if (!manifest_choice(c, at, v, "returns", returns, "\"int\", \"bool\" or \"void\"", &ret))
+        return false;
+    b->returns = (manifest_returns)ret;
+    if (!(b->call = strdup(name)) || (n && !(b->args = calloc(n, sizeof *b->args))))
+        return manifest_fail(c, NULL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        b->nargs++;
+        if (!manifest_arg_build(c, manifest_at(arg_at, key_at, NULL, (long)i),
+                                json_object_array_get_idx(args, i), &b->args[i]))
+            return false;
+    }
+    return true;
+}
+
+/* A bound library's path: like a plugin's when it has a '/', else the file of that name in
+ * the manifest's directory when there is one, else the bare name for dlopen to search the
+ * system's library path with (libm.so.6). Only a path with a '/' must exist now. */
+static bool manifest_library(const manifest_ctx *c, const char *handler_at, json_object *v,
+                             char **out)
+{
+    char at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    struct stat st;
+    manifest_at(at, handler_at, "library", -1);
+    const char *given = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                                  : NULL;
+    if (!given || !*given)
+        return manifest_fail(c, at, "expected the path or file name of a shared library, found "
+                             "%s", given ? "an empty string" : manifest_kind(v));
+    if (strlen(given) != (size_t)json_object_get_string_len(v))
+        return manifest_fail(c, at, "the path %s contains a NUL character",
+                             manifest_quote(q, given));
+    char *path = manifest_resolve(c->path, given);
+    if (!path) return manifest_fail(c, NULL, "out of memory");
+    int e = stat(path, &st) != 0 ? errno : S_ISREG(st.st_mode) ? 0 : EISDIR;
+    if (e && !strchr(given, '/')) {
+        free(path);
+        if (!(path = strdup(given))) return manifest_fail(c, NULL, "out of memory");
+        e = 0;
+    }
+    if (e == ENOENT)
+        manifest_fail(c, at, "no such file %s%s", manifest_quote(q, path),
+                      given[0] == '/' ? ""
+                      : " (hint: a relative library path starts from the manifest's directory)");
+    else if (e == EISDIR)
+        manifest_fail(c, at, "%s is not a regular file", manifest_quote(q, path));
+    else if (e)
+        manifest_fail(c, at, "cannot access %s: %s", manifest_quote(q, path), strerror(e));
+    if (e) {
+        free(path);
+        return false;
+    }
+    *out = path;
+    return true;
+}
+
+/* The rest of a bound library's handler: "library" and "bind". A binding for an event that
+ * "events" filters out would never be called, which is surely a mistake: refused. */
+static bool manifest_bound_build(const manifest_ctx *c, const char *at, json_object *v,
+                                 manifest_handler *h)
+{
+    static const char *const keys[] = {"on_insert", "on_modify", "on_remove", NULL};
+    char bind_at[MANIFEST_AT_CAP], one_at[MANIFEST_AT_CAP];
+    json_object *library, *bind, *b;
+    if (!json_object_object_get_ex(v, "library", &library))
+        return manifest_fail(c, at, "missing key \"library\" (the shared library whose functions "
+                             "\"bind\" calls)");
+    if (!json_object_object_get_ex(v, "bind", &bind))
+        return manifest_fail(c, at, "missing key \"bind\" (the library function each event "
+                             "calls: {\"on_insert\": {\"call\": ...}})");
+    manifest_at(bind_at, at, "bind", -1);
+    if (!json_object_is_type(bind, json_type_object) || !json_object_object_length(bind))
+        return manifest_fail(c, bind_at, "expected an object binding \"on_insert\", "
+                             "\"on_modify\" or \"on_remove\" to a function ({\"on_insert\": "
+                             "{\"call\": ...}}), found %s", manifest_kind(bind));
+    if (!manifest_known_keys(c, bind_at, bind, keys,
+                             "\"on_insert\", \"on_modify\" or \"on_remove\""))
+        return false;
+    if (!manifest_library(c, at, library, &h->library)) return false;
+    for (int e = DDB_INSERT; e <= DDB_REMOVE; e++) {
+        if (!json_object_object_get_ex(bind, manifest_bind_events[e], &b)) continue;
+        const char *name = ddb_event_name_str((ddb_event_name)e);
+        manifest_at(one_at, bind_at, manifest_bind_events[e], -1);
+        if (!(h->events & (1u << e)))
+            return manifest_fail(c, one_at, "%s is not among the handler's \"events\", so this "
+                                 "binding would never be called (hint: add \"%s\" to \"events\" "
+                                 "or remove the binding)", name, name);
+        if (!manifest_binding_build(c, one_at, b, &h->bind[e])) return false;
+    }
+    if (!(h->at = strdup(at))) return manifest_fail(c, NULL, "out of memory");
+    return true;
+}
+
+static void manifest_binding_free(manifest_binding *b)
+{
+    for (size_t i = 0; i < b->nargs; i++) {
+        for (size_t k = 0; k < b->args[i].nsteps; k++) free(b->args[i].steps[k].name);
+        free(b->args[i].steps);
+        free(b->args[i].text);
+    }
+    free(b->args);
+    free(b->call);
+}
+
 static bool manifest_handler_build(const manifest_ctx *c, const char *at, json_object *v,
                                    manifest_handler *h)
 {
     json_object *plugin, *events, *config;
     static const char *const keys[] = {"plugin", "config", "events", "isolation", NULL};
+    static const char *const bound_keys[] = {"library", "bind", "events", "isolation", NULL};
     static const char *const isolation[] = {"none", "process", NULL};
     if (!json_object_is_type(v, json_type_object))
         return manifest_fail(c, at, "expected a handler object ({\"plugin\": ...}), found %s",
                              manifest_kind(v));
-    if (!manifest_known_keys(c, at, v, keys,
-                             "\"plugin\", \"config\", \"events\" or \"isolation\""))
+    bool bound = json_object_object_get_ex(v, "library", NULL) ||
+                 json_object_object_get_ex(v, "bind", NULL);
+    if (bound && json_object_object_get_ex(v, "plugin", NULL))
+        return manifest_fail(c, at, "\"plugin\" beside \"%s\": a handler is either a plugin or "
+                             "a bound library (\"library\" and \"bind\", see docs/BINDINGS.md)",
+                             json_object_object_get_ex(v, "library", NULL) ? "library" : "bind");
+    if (bound && json_object_object_get_ex(v, "config", NULL))
+        return manifest_fail(c, at, "a bound library takes no \"config\": its functions get "
+                             "what \"bind\" passes them");
+    if (bound ? !manifest_known_keys(c, at, v, bound_keys,
+                                     "\"library\", \"bind\", \"events\" or \"isolation\"")
+              : !manifest_known_keys(c, at, v, keys,
+                                     "\"plugin\", \"config\", \"events\" or \"isolation\""))
         return false;
     int isolated = c->isolated;
     if (!manifest_choice(c, at, v, "isolation", isolation, "\"none\" or \"process\"", &isolated))
         return false;
     h->isolated = isolated == 1;
+    h->events = MANIFEST_ALL_EVENTS;
+    if (bound) {
+        if (json_object_object_get_ex(v, "events", &events) &&
+            !manifest_events(c, at, events, &h->events))
+            return false;
+        return manifest_bound_build(c, at, v, h);
+    }
     if (!json_object_object_get_ex(v, "plugin", &plugin))
         return manifest_fail(c, at, "missing key \"plugin\" (the path of the handler's .so file)");
     if (!manifest_plugin(c, at, plugin, &h->plugin)) return false;
-    h->events = MANIFEST_ALL_EVENTS;
     if (json_object_object_get_ex(v, "events", &events) &&
         !manifest_events(c, at, events, &h->events))
         return false;
@@ -809,8 +1174,12 @@ void manifest_free(manifest *m)
     for (size_t i = 0; i < m->count; i++) {
         manifest_route *r = &m->routes[i];
         for (size_t j = 0; j < r->count; j++) {
-            free(r->handlers[j].plugin);
-            json_object_put(r->handlers[j].config);
+            manifest_handler *h = &r->handlers[j];
+            free(h->plugin);
+            json_object_put(h->config);
+            free(h->library);
+            free(h->at);
+            for (int e = DDB_INSERT; e <= DDB_REMOVE; e++) manifest_binding_free(&h->bind[e]);
         }
         free(r->handlers);
         free(r->table);

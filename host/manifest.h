@@ -12,12 +12,84 @@ struct json_object;
 
 #define MANIFEST_ALL_EVENTS 0xEu /* 1 << DDB_INSERT | 1 << DDB_MODIFY | 1 << DDB_REMOVE */
 
+/* ---- bindings: a library function called on each record (docs/BINDINGS.md) ----------- */
+
+#define MANIFEST_MAX_BIND_ARGS 16 /* per binding, as written (bytes counts once) */
+
+/* Where an argument's value comes from: an attribute path into one of the record's three
+ * maps, a fact of the record, or the record itself. */
+typedef enum manifest_arg_source {
+    MANIFEST_SRC_KEYS,
+    MANIFEST_SRC_NEW_IMAGE,
+    MANIFEST_SRC_OLD_IMAGE,
+    MANIFEST_SRC_TABLE,
+    MANIFEST_SRC_EVENT_NAME,
+    MANIFEST_SRC_SEQUENCE_NUMBER,
+    MANIFEST_SRC_EVENT_ID,
+    MANIFEST_SRC_RECORD
+} manifest_arg_source;
+
+/* The C type the function receives. */
+typedef enum manifest_arg_type {
+    MANIFEST_ARG_STRING, /* const char *, NUL-terminated */
+    MANIFEST_ARG_BYTES,  /* const void *, size_t: two C arguments */
+    MANIFEST_ARG_INT32,
+    MANIFEST_ARG_INT64,
+    MANIFEST_ARG_UINT64,
+    MANIFEST_ARG_DOUBLE,
+    MANIFEST_ARG_BOOL,
+    MANIFEST_ARG_JSON,   /* const char *: the value as plain JSON text */
+    MANIFEST_ARG_RECORD  /* const ddb_record * */
+} manifest_arg_type;
+
+/* One step of an attribute path: the member name[0..name_len) of a map, or, when name is
+ * NULL, element `index` of a list. */
+typedef struct manifest_step {
+    char *name;
+    size_t name_len;
+    uint32_t index;
+} manifest_step;
+
+typedef struct manifest_arg {
+    char *text;               /* as written, for messages */
+    size_t path_len;          /* text's part before ":TYPE", e.g. "NewImage.items[2].sku" */
+    manifest_arg_source source;
+    manifest_step *steps;     /* into the map of source; none for the whole map or a fact */
+    size_t nsteps;
+    manifest_arg_type type;
+    bool optional;            /* a trailing '?': a missing or NULL attribute gives NULL or 0 */
+} manifest_arg;
+
+typedef enum manifest_returns {
+    MANIFEST_RETURNS_INT = 0,  /* 0 is success */
+    MANIFEST_RETURNS_BOOL = 1, /* true is success */
+    MANIFEST_RETURNS_VOID = 2  /* always success */
+} manifest_returns;
+
+typedef struct manifest_binding {
+    char *call;               /* the exported function's name; NULL: this event is not bound */
+    manifest_arg *args;
+    size_t nargs;
+    manifest_returns returns;
+} manifest_binding;
+
+/* "string", "int64", ... as the manifest spells them. */
+const char *manifest_arg_type_name(manifest_arg_type t);
+
+/* ---- handlers ------------------------------------------------------------------------- */
+
 typedef struct manifest_handler {
-    char *plugin;               /* path as resolved (relative to the manifest's directory) */
+    char *plugin;               /* path as resolved (relative to the manifest's directory);
+                                   NULL for a bound library */
     struct json_object *config; /* "config" as given, NULL when absent; owned */
     unsigned events;            /* bit 1 << ddb_event_name per accepted event */
     bool isolated;              /* runs in a worker process: "isolation": "process", its own
                                    or the manifest's */
+    char *library;              /* a bound library instead of a plugin: its path resolved as a
+                                   plugin's is, or a bare file name for dlopen to search for;
+                                   NULL for a plugin */
+    manifest_binding bind[4];   /* a bound library's functions, indexed by ddb_event_name */
+    char *at;                   /* the handler's key path (tables.Orders[1]), for messages */
 } manifest_handler;
 
 typedef enum manifest_starting_position {
@@ -84,5 +156,10 @@ bool manifest_parse(const char *text, size_t len, const char *path, manifest *ou
  * other setting at its default. */
 bool manifest_single(const char *plugin, manifest *out, char *err, size_t cap);
 void manifest_free(manifest *m);
+
+/* A message about the manifest at path found after it was parsed (a bound library that does
+ * not load, say), in the manifest's own form: `manifest "PATH": AT: MESSAGE`. */
+void manifest_error(char *err, size_t cap, const char *path, const char *at, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 #endif
