@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "bind.h"
 #include "isolate.h"
 #include "loader.h"
 #include "log.h"
@@ -20,6 +21,9 @@ enum { ROUTER_OP_RECORD = 1, ROUTER_OP_END = 2, ROUTER_OP_FINI = 3 };
 
 typedef struct router_handler {
     loader_plugin plugin;
+    bind_library *binding;   /* instead of a plugin: a bound library's functions */
+    loader_record_fn on_record[4]; /* by ddb_event_name: the plugin's callbacks, or
+                                      bind_on_record for a bound event (state: binding) */
     const manifest_handler *spec;
     struct ddb_handle handle;
     void *state;
@@ -59,9 +63,14 @@ static bool router_init_handler(router_handler *h, const char *route,
                                 const api_invocation *invocation, char *err, size_t cap)
 {
     char reason[512] = "";
-    h->handle.name = h->plugin.info->name;
+    h->handle.name = h->binding ? bind_name(h->binding) : h->plugin.info->name;
     h->handle.route = route;
     h->handle.invocation = invocation;
+    for (int e = DDB_INSERT; e <= DDB_REMOVE; e++)
+        h->on_record[e] = !h->binding ? h->plugin.on_record[e]
+                          : bind_has(h->binding, (ddb_event_name)e) ? bind_on_record
+                                                                    : NULL;
+    if (h->binding) h->state = h->binding; /* a binding has no on_init */
     if (!h->plugin.on_init) {
         h->initialised = true; /* accepted: on_fini still runs at shutdown */
         return true;
@@ -134,6 +143,7 @@ void router_free(router *r)
                 else h->plugin.on_fini(h->state);
             }
             if (h->plugin.dl) loader_close(&h->plugin);
+            bind_close(h->binding);
         }
         free(route->handlers);
     }
@@ -173,7 +183,9 @@ router *router_new(const manifest *m, router_failure *why, char *err, size_t cap
             router_handler *h = &route->handlers[route->count++];
             h->spec = &mr->handlers[j];
             failure = ROUTER_REFUSED;
-            if (!loader_open(h->spec->plugin, &h->plugin, err, cap)) goto fail;
+            if (h->spec->library ? !(h->binding = bind_open(m->path, h->spec, err, cap))
+                                 : !loader_open(h->spec->plugin, &h->plugin, err, cap))
+                goto fail;
             failure = ROUTER_INIT_FAILED;
             if (!router_init_handler(h, mr->table, &r->invocation, err, cap)) goto fail;
         }
@@ -211,7 +223,7 @@ static const router_route *router_find(const router *r, ddb_str table)
 static loader_record_fn router_callback(const router_handler *h, const ddb_record *rec)
 {
     if (!(h->spec->events & (1u << rec->event_name))) return NULL;
-    return h->plugin.on_record[rec->event_name];
+    return h->on_record[rec->event_name];
 }
 
 static void router_log_failure(const ddb_record *rec, const router_handler *h, const char *what)
@@ -472,6 +484,10 @@ void router_describe(const router *r, FILE *out)
         for (size_t j = 0; j < route->count; j++) {
             const router_handler *h = &route->handlers[j];
             char events[64] = "";
+            if (h->binding) {
+                bind_describe(h->binding, route->table, out);
+                continue;
+            }
             for (int e = DDB_INSERT; e <= DDB_REMOVE; e++) {
                 if (!(h->spec->events & (1u << e)) || !h->plugin.on_record[e]) continue;
                 if (events[0]) strcat(events, ", ");

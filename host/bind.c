@@ -1,0 +1,676 @@
+/* bind.c - bindings: calls an exported function of a plain shared library on each record,
+ * with arguments taken from the record as the manifest's "bind" says, through libffi.
+ * Owns the library handle, one prepared ffi_cif per bound event, the per-binding scratch the
+ * arguments are computed into, the plain-JSON rendering of attribute values and the log line
+ * of every record it fails. It never guesses a value: what cannot be passed exactly fails. */
+#include "bind.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <ffi.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* libffi passes a C bool as a uint8: true on every ABI ddbhost builds for. */
+_Static_assert(sizeof(bool) == 1, "bool is passed to libffi as a uint8");
+
+/* One C argument as libffi reads it: every member starts at the union's first byte. */
+typedef union bind_slot {
+    const void *ptr;
+    size_t size;
+    int32_t i32;
+    int64_t i64;
+    uint64_t u64;
+    double d;
+    uint8_t b;
+} bind_slot;
+
+/* The function one event calls, prepared at load. */
+typedef struct bind_call {
+    const manifest_binding *spec;
+    void (*fn)(void);
+    ffi_cif cif;
+    size_t nc;          /* C arguments: a bytes argument takes two */
+    ffi_type **types;   /* [nc] */
+    void **values;      /* [nc], each pointing at its slot */
+    bind_slot *slots;   /* [nc]: this record's argument values */
+    size_t *text_at;    /* [nc]: 1 + offset into text of a JSON argument's text, else 0 */
+    char *text;         /* the JSON texts of this record's arguments, kept between records */
+    size_t text_len, text_cap;
+} bind_call;
+
+struct bind_library {
+    const manifest_handler *spec;
+    const char *name;   /* the file name part of spec->library */
+    void *dl;
+    bind_call *calls[4]; /* indexed by ddb_event_name */
+};
+
+/* ---- loading ------------------------------------------------------------------------- */
+
+/* dlopen runs the library's constructors, so the loader's rule for plugins holds here too: a
+ * file that group or others could write, or that sits in a directory where they could put
+ * another in its place (unless sticky and the file is ours or root's), is refused, except on
+ * a read-only file system. Only a path is checked: a bare name is the system's library path. */
+static bool bind_check_writers(const char *manifest_path, const manifest_handler *spec,
+                               char *err, size_t cap)
+{
+    const char *path = spec->library;
+    char at[640], dir[4096];
+    struct stat file, d;
+    struct statvfs fs;
+    snprintf(at, sizeof at, "%s.library", spec->at);
+    if (!strchr(path, '/') || stat(path, &file) != 0) return true; /* dlopen says what is wrong */
+    if (statvfs(path, &fs) == 0 && (fs.f_flag & ST_RDONLY)) return true;
+    if (file.st_mode & (S_IWGRP | S_IWOTH)) {
+        manifest_error(err, cap, manifest_path, at, "\"%s\" is writable by group or others (mode "
+                       "%04o): loading it would run code that anyone could have replaced (hint: "
+                       "chmod go-w %s)", path, (unsigned)(file.st_mode & 07777), path);
+        return false;
+    }
+    size_t n = (size_t)(strrchr(path, '/') - path);
+    snprintf(dir, sizeof dir, "%.*s", (int)(n ? n : 1), path);
+    bool writable = stat(dir, &d) == 0 && (d.st_mode & (S_IWGRP | S_IWOTH)) &&
+                    !((d.st_mode & S_ISVTX) && (file.st_uid == geteuid() || file.st_uid == 0));
+    if (writable)
+        manifest_error(err, cap, manifest_path, at, "\"%s\" is in a directory writable by group "
+                       "or others (\"%s\", mode %04o): loading it would run code that anyone "
+                       "could have replaced (hint: chmod go-w %s)", path, dir,
+                       (unsigned)(d.st_mode & 07777), dir);
+    return !writable;
+}
+
+static ffi_type *bind_ffi_type(manifest_arg_type t)
+{
+    switch (t) {
+    case MANIFEST_ARG_INT32: return &ffi_type_sint32;
+    case MANIFEST_ARG_INT64: return &ffi_type_sint64;
+    case MANIFEST_ARG_UINT64: return &ffi_type_uint64;
+    case MANIFEST_ARG_DOUBLE: return &ffi_type_double;
+    case MANIFEST_ARG_BOOL: return &ffi_type_uint8;
+    default: return &ffi_type_pointer; /* string, bytes' pointer, json, record */
+    }
+}
+
+/* Finds spec's function in the library and prepares its call. */
+static bool bind_prepare(bind_library *b, const char *manifest_path, ddb_event_name e,
+                         char *err, size_t cap)
+{
+    static const char *const keys[] = {NULL, "on_insert", "on_modify", "on_remove"};
+    const manifest_binding *spec = &b->spec->bind[e];
+    char at[640];
+    snprintf(at, sizeof at, "%s.bind.%s.call", b->spec->at, keys[e]);
+    dlerror();
+    void *sym = dlsym(b->dl, spec->call);
+    if (!sym) {
+        manifest_error(err, cap, manifest_path, at, "\"%s\" is not exported by \"%s\" (hint: "
+                       "nm -D --defined-only %s lists what it exports; a C++ function needs "
+                       "extern \"C\")", spec->call, b->name, b->spec->library);
+        return false;
+    }
+    Dl_info info;
+    const ElfW(Sym) *elf = NULL;
+    if (dladdr1(sym, &info, (void **)&elf, RTLD_DL_SYMENT) && elf &&
+        ELF64_ST_TYPE(elf->st_info) == STT_OBJECT) {
+        manifest_error(err, cap, manifest_path, at, "\"%s\" in \"%s\" is data, not a function",
+                       spec->call, b->name);
+        return false;
+    }
+    bind_call *c = calloc(1, sizeof *c);
+    if (!c) goto nomem;
+    b->calls[e] = c;
+    c->spec = spec;
+    memcpy(&c->fn, &sym, sizeof sym); /* POSIX: a function survives the trip through void * */
+    for (size_t i = 0; i < spec->nargs; i++) c->nc += spec->args[i].type == MANIFEST_ARG_BYTES ? 2 : 1;
+    size_t n = c->nc ? c->nc : 1;
+    c->types = calloc(n, sizeof *c->types);
+    c->values = calloc(n, sizeof *c->values);
+    c->slots = calloc(n, sizeof *c->slots);
+    c->text_at = calloc(n, sizeof *c->text_at);
+    if (!c->types || !c->values || !c->slots || !c->text_at) goto nomem;
+    for (size_t i = 0, k = 0; i < spec->nargs; i++) {
+        c->types[k++] = bind_ffi_type(spec->args[i].type);
+        if (spec->args[i].type == MANIFEST_ARG_BYTES)
+            c->types[k++] = sizeof(size_t) == 8 ? &ffi_type_uint64 : &ffi_type_uint32;
+    }
+    for (size_t k = 0; k < c->nc; k++) c->values[k] = &c->slots[k];
+    ffi_type *ret = spec->returns == MANIFEST_RETURNS_INT    ? &ffi_type_sint
+                    : spec->returns == MANIFEST_RETURNS_BOOL ? &ffi_type_uint8
+                                                             : &ffi_type_void;
+    ffi_status st = ffi_prep_cif(&c->cif, FFI_DEFAULT_ABI, (unsigned)c->nc, ret, c->types);
+    if (st != FFI_OK) {
+        snprintf(at, sizeof at, "%s.bind.%s", b->spec->at, keys[e]);
+        manifest_error(err, cap, manifest_path, at, "libffi cannot prepare a call to \"%s\" "
+                       "with these arguments (ffi_prep_cif status %d)", spec->call, (int)st);
+        return false;
+    }
+    return true;
+nomem:
+    manifest_error(err, cap, manifest_path, at, "out of memory preparing \"%s\"", spec->call);
+    return false;
+}
+
+bind_library *bind_open(const char *manifest_path, const manifest_handler *spec, char *err,
+                        size_t cap)
+{
+    char at[640];
+    bind_library *b = calloc(1, sizeof *b);
+    snprintf(at, sizeof at, "%s.library", spec->at);
+    if (!b) {
+        manifest_error(err, cap, manifest_path, at, "out of memory loading \"%s\"", spec->library);
+        return NULL;
+    }
+    b->spec = spec;
+    const char *slash = strrchr(spec->library, '/');
+    b->name = slash ? slash + 1 : spec->library;
+    if (!bind_check_writers(manifest_path, spec, err, cap)) goto fail;
+    b->dl = dlopen(spec->library, RTLD_NOW | RTLD_LOCAL);
+    if (!b->dl) {
+        const char *why = dlerror();
+        size_t n = strlen(spec->library);
+        if (!why) why = "unknown error";
+        /* dlerror() starts with the name given to dlopen, which the message shows already. */
+        else if (strncmp(why, spec->library, n) == 0 && strncmp(why + n, ": ", 2) == 0) why += n + 2;
+        manifest_error(err, cap, manifest_path, at, "cannot load \"%s\": %s%s", spec->library, why,
+                       slash ? "" : " (hint: a bare file name that is not next to the manifest "
+                                    "is searched for in the system's library path; give a path "
+                                    "to load a file of your own)");
+        goto fail;
+    }
+    for (int e = DDB_INSERT; e <= DDB_REMOVE; e++)
+        if (spec->bind[e].call && !bind_prepare(b, manifest_path, (ddb_event_name)e, err, cap))
+            goto fail;
+    return b;
+fail:
+    bind_close(b);
+    return NULL;
+}
+
+void bind_close(bind_library *b)
+{
+    if (!b) return;
+    for (int e = DDB_INSERT; e <= DDB_REMOVE; e++) {
+        bind_call *c = b->calls[e];
+        if (!c) continue;
+        free(c->types);
+        free(c->values);
+        free(c->slots);
+        free(c->text_at);
+        free(c->text);
+        free(c);
+    }
+    if (b->dl) dlclose(b->dl);
+    free(b);
+}
+
+const char *bind_name(const bind_library *b) { return b->name; }
+
+bool bind_has(const bind_library *b, ddb_event_name e)
+{
+    return (unsigned)e < 4 && b->calls[e] != NULL;
+}
+
+void bind_describe(const bind_library *b, const char *table, FILE *out)
+{
+    static const char *const returns[] = {"int", "bool", "void"};
+    for (int e = DDB_INSERT; e <= DDB_REMOVE; e++) {
+        const manifest_binding *spec = &b->spec->bind[e];
+        if (!b->calls[e]) continue;
+        fprintf(out, "%s: bind %s on %s -> %s(", table, b->name,
+                ddb_event_name_str((ddb_event_name)e), spec->call);
+        for (size_t i = 0; i < spec->nargs; i++)
+            fprintf(out, "%s%s%s", i ? ", " : "", manifest_arg_type_name(spec->args[i].type),
+                    spec->args[i].optional ? "?" : "");
+        fprintf(out, ") returns %s\n", returns[spec->returns]);
+    }
+}
+
+/* ---- plain JSON text of a value ------------------------------------------------------- */
+
+static bool bind_reserve(bind_call *c, size_t more)
+{
+    if (c->text_cap - c->text_len >= more) return true;
+    size_t cap = c->text_cap ? c->text_cap : 256;
+    while (cap - c->text_len < more) cap *= 2;
+    char *t = realloc(c->text, cap);
+    if (!t) return false;
+    c->text = t;
+    c->text_cap = cap;
+    return true;
+}
+
+static bool bind_put(bind_call *c, const char *s, size_t n)
+{
+    if (!bind_reserve(c, n)) return false;
+    memcpy(c->text + c->text_len, s, n);
+    c->text_len += n;
+    return true;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped, the rest (UTF-8) as is. */
+static bool bind_put_string(bind_call *c, const char *s, size_t n)
+{
+    if (!bind_reserve(c, n * 6 + 2)) return false;
+    char *o = c->text + c->text_len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\') {
+            *o++ = (char)ch;
+            continue;
+        }
+        char short_escape = ch == '\n' ? 'n' : ch == '\t' ? 't' : ch == '\r' ? 'r'
+                          : ch == '\b' ? 'b' : ch == '\f' ? 'f' : 0;
+        if (ch == '"' || ch == '\\') {
+            *o++ = '\\';
+            *o++ = (char)ch;
+        } else if (short_escape) {
+            *o++ = '\\';
+            *o++ = short_escape;
+        } else {
+            static const char hex[] = "0123456789abcdef";
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[ch >> 4];
+            o[5] = hex[ch & 15];
+            o += 6;
+        }
+    }
+    *o++ = '"';
+    c->text_len = (size_t)(o - c->text);
+    return true;
+}
+
+/* Standard base64 with padding, in quotes: what DynamoDB's own JSON shows for B. */
+static bool bind_put_base64(bind_call *c, const uint8_t *p, size_t n)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (!bind_reserve(c, (n + 2) / 3 * 4 + 2)) return false;
+    char *o = c->text + c->text_len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t w = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        *o++ = abc[w >> 18];
+        *o++ = abc[w >> 12 & 63];
+        *o++ = i + 1 < n ? abc[w >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? abc[w & 63] : '=';
+    }
+    *o++ = '"';
+    c->text_len = (size_t)(o - c->text);
+    return true;
+}
+
+/* An N's exact text as a JSON number. The event may carry forms JSON does not allow ("+5",
+ * ".5", "5.", "007"); they are respelled, never rounded. */
+static bool bind_put_number(bind_call *c, const char *s, size_t n)
+{
+    if (!bind_reserve(c, n + 2)) return false;
+    char *o = c->text + c->text_len;
+    size_t i = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+')) {
+        if (s[i] == '-') *o++ = '-';
+        i++;
+    }
+    while (i + 1 < n && s[i] == '0' && s[i + 1] >= '0' && s[i + 1] <= '9') i++;
+    if (i == n || s[i] < '0' || s[i] > '9') *o++ = '0';
+    while (i < n && s[i] >= '0' && s[i] <= '9') *o++ = s[i++];
+    if (i < n && s[i] == '.') {
+        i++;
+        if (i < n && s[i] >= '0' && s[i] <= '9') *o++ = '.';
+        while (i < n && s[i] >= '0' && s[i] <= '9') *o++ = s[i++];
+    }
+    while (i < n) *o++ = s[i++]; /* the exponent, which JSON spells as DynamoDB does */
+    c->text_len = (size_t)(o - c->text);
+    return true;
+}
+
+/* v as plain JSON: S a string, N a number with its exact text, B a base64 string, BOOL and
+ * NULL as such, M an object, L and the sets arrays. */
+static bool bind_put_json(bind_call *c, const ddb_value *v)
+{
+    size_t n = ddb_count(v);
+    switch (ddb_type_of(v)) {
+    case DDB_S: return bind_put_string(c, v->ptr, v->len);
+    case DDB_N: return bind_put_number(c, v->ptr, v->len);
+    case DDB_B: return bind_put_base64(c, v->ptr, v->len);
+    case DDB_BOOL: return v->boolean ? bind_put(c, "true", 4) : bind_put(c, "false", 5);
+    case DDB_M:
+        if (!bind_put(c, "{", 1)) return false;
+        for (size_t i = 0; i < n; i++) {
+            const char *name = "";
+            size_t len = 0;
+            const ddb_value *m = ddb_member_at(v, i, &name, &len);
+            if ((i && !bind_put(c, ",", 1)) || !bind_put_string(c, name, len) ||
+                !bind_put(c, ":", 1) || !bind_put_json(c, m))
+                return false;
+        }
+        return bind_put(c, "}", 1);
+    case DDB_L:
+    case DDB_SS:
+    case DDB_NS:
+    case DDB_BS:
+        if (!bind_put(c, "[", 1)) return false;
+        for (size_t i = 0; i < n; i++)
+            if ((i && !bind_put(c, ",", 1)) || !bind_put_json(c, ddb_at(v, i))) return false;
+        return bind_put(c, "]", 1);
+    default: return bind_put(c, "null", 4);
+    }
+}
+
+/* ---- one record ----------------------------------------------------------------------- */
+
+static const ddb_value *bind_map(const ddb_record *rec, manifest_arg_source s)
+{
+    return s == MANIFEST_SRC_KEYS        ? rec->keys
+           : s == MANIFEST_SRC_NEW_IMAGE ? rec->new_image
+                                         : rec->old_image;
+}
+
+/* The attribute a's path leads to; NULL when something on the way is absent or NULL, or is
+ * neither map nor list (bind_path_problem tells which). */
+static const ddb_value *bind_find(const manifest_arg *a, const ddb_record *rec)
+{
+    const ddb_value *v = bind_map(rec, a->source);
+    for (size_t i = 0; v && i < a->nsteps; i++) {
+        const manifest_step *st = &a->steps[i];
+        v = st->name ? ddb_getn(v, st->name, st->name_len) : ddb_at(v, st->index);
+    }
+    return v;
+}
+
+static void bind_putc(char **o, const char *end, char ch)
+{
+    if (*o < end) *(*o)++ = ch;
+}
+
+/* a's path up to step `upto` as the manifest would write it, cut to fit cap. */
+static void bind_path_text(const manifest_arg *a, size_t upto, char *out, size_t cap)
+{
+    static const char *const maps[] = {"Keys", "NewImage", "OldImage"};
+    char *o = out, num[16];
+    const char *end = out + cap - 1;
+    for (const char *m = maps[a->source]; *m; m++) bind_putc(&o, end, *m);
+    for (size_t i = 0; i < upto; i++) {
+        const manifest_step *st = &a->steps[i];
+        if (!st->name) {
+            snprintf(num, sizeof num, "[%u]", (unsigned)st->index);
+            for (const char *m = num; *m; m++) bind_putc(&o, end, *m);
+            continue;
+        }
+        bool plain = st->name_len > 0;
+        for (size_t k = 0; k < st->name_len && plain; k++)
+            plain = (unsigned char)st->name[k] >= 0x20 && !strchr(".[]:?'\"\\", st->name[k]);
+        bind_putc(&o, end, plain ? '.' : '[');
+        if (!plain) bind_putc(&o, end, '\'');
+        for (size_t k = 0; k < st->name_len; k++) {
+            if (!plain && (st->name[k] == '\'' || st->name[k] == '\\')) bind_putc(&o, end, '\\');
+            bind_putc(&o, end, st->name[k]);
+        }
+        if (!plain) bind_putc(&o, end, '\'');
+        if (!plain) bind_putc(&o, end, ']');
+    }
+    *o = '\0';
+}
+
+/* Why bind_find found nothing, for the log line: which step, and what was there. Sets
+ * *type_error when something on the way has a type the path cannot go through. */
+static void bind_path_problem(const manifest_arg *a, const ddb_record *rec, char *out, size_t cap,
+                              bool *type_error)
+{
+    char path[512];
+    const ddb_value *v = bind_map(rec, a->source);
+    *type_error = false;
+    if (!v) {
+        bind_path_text(a, 0, path, sizeof path);
+        snprintf(out, cap, "the record has no %s", path);
+        return;
+    }
+    for (size_t i = 0; i < a->nsteps; i++) {
+        const manifest_step *st = &a->steps[i];
+        const ddb_value *next = st->name ? ddb_getn(v, st->name, st->name_len) : ddb_at(v, st->index);
+        if (next && !ddb_is_null(next)) {
+            v = next;
+            continue;
+        }
+        bool wrong = st->name ? v->type != DDB_M : v->type < DDB_L;
+        bind_path_text(a, wrong ? i : i + 1, path, sizeof path);
+        if (wrong) {
+            *type_error = true;
+            snprintf(out, cap, "%s is %s, not a %s", path, ddb_type_name((ddb_type)v->type),
+                     st->name ? "map" : "list or set");
+        } else if (next) {
+            snprintf(out, cap, "%s is NULL", path);
+        } else if (!st->name) {
+            snprintf(out, cap, "%s is missing (the %s has %u element%s)", path,
+                     v->type == DDB_L ? "list" : "set", (unsigned)v->len, v->len == 1 ? "" : "s");
+        } else {
+            snprintf(out, cap, "%s is missing", path);
+        }
+        return;
+    }
+    bind_path_text(a, a->nsteps, path, sizeof path);
+    snprintf(out, cap, "%s is missing", path);
+}
+
+/* s for a one-line message: control characters as \n, \t or \u00XX, and with `quotes` also
+ * backslashes and double quotes escaped, as in the manifest's messages. */
+static const char *bind_escape(char *out, size_t cap, const char *s, bool quotes)
+{
+    size_t n = 0;
+    for (; *s && n + 8 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '\n' || ch == '\t') n += (size_t)snprintf(out + n, cap - n, "\\%c", ch == '\n' ? 'n' : 't');
+        else if (ch < 0x20) n += (size_t)snprintf(out + n, cap - n, "\\u%04x", ch);
+        else if (quotes && (ch == '"' || ch == '\\')) n += (size_t)snprintf(out + n, cap - n, "\\%c", ch);
+        else out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* Logs why record rec fails in c's binding and returns st. */
+static ddb_status bind_fail(const bind_library *b, const bind_call *c, const ddb_record *rec,
+                            ddb_status st, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static ddb_status bind_fail(const bind_library *b, const bind_call *c, const ddb_record *rec,
+                            ddb_status st, const char *fmt, ...)
+{
+    char text[1024], why[1280];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    bind_escape(why, sizeof why, text, false); /* attribute names may hold anything */
+    log_warn("record %u (table %.*s, SequenceNumber %.*s): %s in \"%s\" %s", rec->index,
+             (int)(rec->table.ptr ? rec->table.len : 8), rec->table.ptr ? rec->table.ptr : "no table",
+             (int)rec->sequence_number.len, rec->sequence_number.ptr ? rec->sequence_number.ptr : "",
+             c->spec->call, b->name, why);
+    return st;
+}
+
+/* The argument could not be computed: logs it, naming args[i] as written. */
+#define BIND_REJECT(st, ...)                                                                    \
+    bind_arg_fail(b, c, rec, i, (st), __VA_ARGS__)
+
+static ddb_status bind_arg_fail(const bind_library *b, const bind_call *c, const ddb_record *rec,
+                                size_t i, ddb_status st, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static ddb_status bind_arg_fail(const bind_library *b, const bind_call *c, const ddb_record *rec,
+                                size_t i, ddb_status st, const char *fmt, ...)
+{
+    char why[768], text[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    return bind_fail(b, c, rec, st, "not called: args[%zu] \"%s\": %s", i,
+                     bind_escape(text, sizeof text, c->spec->args[i].text, true), why);
+}
+
+/* N as uint64, checked like ddb_n_int64: beyond INT64_MAX the digits are summed here. */
+static ddb_status bind_n_uint64(const ddb_value *v, uint64_t *out)
+{
+    int64_t s;
+    ddb_status st = ddb_n_int64(v, &s);
+    if (st == DDB_OK) {
+        if (s < 0) return DDB_ERR_RANGE;
+        *out = (uint64_t)s;
+        return DDB_OK;
+    }
+    if (st != DDB_ERR_RANGE) return st;
+    char d[40];
+    int nd;
+    long e;
+    bool neg;
+    uint64_t u = 0;
+    /* ddb_n_int64 already checked the syntax and that there is no fractional part. */
+    if (!ddb_n_split_(v, &neg, d, &nd, &e) || neg || nd + e > 20) return DDB_ERR_RANGE;
+    for (long i = 0; i < nd + e; i++) {
+        unsigned dig = i < nd ? (unsigned)(d[i] - '0') : 0u;
+        if (u > (UINT64_MAX - dig) / 10u) return DDB_ERR_RANGE;
+        u = u * 10u + dig;
+    }
+    *out = u;
+    return DDB_OK;
+}
+
+/* Computes argument i of c from rec into c's slots from slot k on. */
+static ddb_status bind_arg(const bind_library *b, bind_call *c, const ddb_record *rec, size_t i,
+                           size_t k)
+{
+    const manifest_arg *a = &c->spec->args[i];
+    bind_slot *s = &c->slots[k];
+    c->text_at[k] = 0;
+    if (a->source == MANIFEST_SRC_RECORD) {
+        s->ptr = rec;
+        return DDB_OK;
+    }
+    if (a->source >= MANIFEST_SRC_TABLE) {
+        const ddb_str *f = a->source == MANIFEST_SRC_TABLE       ? &rec->table
+                           : a->source == MANIFEST_SRC_EVENT_ID ? &rec->event_id
+                                                                : &rec->sequence_number;
+        ddb_str name = {ddb_event_name_str(rec->event_name), 0};
+        if (a->source == MANIFEST_SRC_EVENT_NAME) name.len = strlen(name.ptr), f = &name;
+        if (!f->ptr && !a->optional)
+            return BIND_REJECT(DDB_ERR_NOT_FOUND, "the record has no %.*s", (int)a->path_len,
+                               a->text);
+        if (a->type == MANIFEST_ARG_STRING && f->ptr && memchr(f->ptr, '\0', f->len))
+            return BIND_REJECT(DDB_ERR_INVALID, "it contains a NUL byte, which a C string "
+                               "cannot carry (hint: pass it as bytes)");
+        s->ptr = f->ptr;
+        if (a->type == MANIFEST_ARG_BYTES) s[1].size = f->ptr ? f->len : 0;
+        return DDB_OK;
+    }
+    const ddb_value *v = bind_find(a, rec);
+    if (!v || (ddb_is_null(v) && (a->optional || a->type != MANIFEST_ARG_JSON))) {
+        char why[640];
+        bool type_error = false;
+        if (!v) bind_path_problem(a, rec, why, sizeof why, &type_error);
+        else snprintf(why, sizeof why, "%.*s is NULL", (int)a->path_len, a->text);
+        if (a->optional && !type_error) {
+            memset(s, 0, (a->type == MANIFEST_ARG_BYTES ? 2 : 1) * sizeof *s);
+            return DDB_OK;
+        }
+        if (type_error) return BIND_REJECT(DDB_ERR_TYPE, "%s", why);
+        return BIND_REJECT(v ? DDB_ERR_TYPE : DDB_ERR_NOT_FOUND, "%s (hint: a trailing \"?\" "
+                           "passes %s instead)", why, a->type <= MANIFEST_ARG_BYTES || a->type == MANIFEST_ARG_JSON
+                                        ? "NULL"
+                                    : a->type == MANIFEST_ARG_BOOL ? "false"
+                                                                   : "0");
+    }
+    ddb_type t = ddb_type_of(v);
+    ddb_status st = DDB_OK;
+    const char *wants = NULL;
+    switch (a->type) {
+    case MANIFEST_ARG_STRING:
+        if (t != DDB_S && t != DDB_N) wants = "S or N";
+        else if (memchr(v->ptr, '\0', v->len))
+            return BIND_REJECT(DDB_ERR_INVALID, "%.*s contains a NUL byte, which a C string "
+                               "cannot carry (hint: pass it as bytes)", (int)a->path_len, a->text);
+        else s->ptr = v->ptr;
+        break;
+    case MANIFEST_ARG_BYTES:
+        if (t != DDB_B && t != DDB_S) wants = "B or S";
+        else s[0].ptr = v->ptr, s[1].size = v->len;
+        break;
+    case MANIFEST_ARG_INT32:
+    case MANIFEST_ARG_INT64:
+        if (t != DDB_N) {
+            wants = "N";
+            break;
+        }
+        st = ddb_n_int64(v, &s->i64);
+        if (st == DDB_OK && a->type == MANIFEST_ARG_INT32) {
+            if (s->i64 < INT32_MIN || s->i64 > INT32_MAX) st = DDB_ERR_RANGE;
+            else s->i32 = (int32_t)s->i64;
+        }
+        break;
+    case MANIFEST_ARG_UINT64:
+        if (t != DDB_N) wants = "N";
+        else st = bind_n_uint64(v, &s->u64);
+        break;
+    case MANIFEST_ARG_DOUBLE:
+        /* Inexact is what 19.99 always is in binary: the nearest double is what is meant. */
+        if (t != DDB_N) wants = "N";
+        else if ((st = ddb_n_double(v, &s->d)) == DDB_ERR_INEXACT) st = DDB_OK;
+        break;
+    case MANIFEST_ARG_BOOL:
+        if (t != DDB_BOOL) wants = "BOOL";
+        else s->b = v->boolean;
+        break;
+    case MANIFEST_ARG_JSON:
+        if (!bind_put_json(c, v) || !bind_put(c, "", 1))
+            return BIND_REJECT(DDB_ERR_NOMEM, "out of memory for its JSON text");
+        break;
+    default: break;
+    }
+    if (wants)
+        return BIND_REJECT(DDB_ERR_TYPE, "%.*s is %s, and %s takes %s", (int)a->path_len, a->text,
+                           ddb_type_name(t), manifest_arg_type_name(a->type), wants);
+    if (st == DDB_ERR_RANGE)
+        return BIND_REJECT(st, "%.*s is %.*s, out of range for %s", (int)a->path_len, a->text,
+                           (int)(v->len < 48 ? v->len : 48), (const char *)v->ptr,
+                           manifest_arg_type_name(a->type));
+    if (st == DDB_ERR_INEXACT)
+        return BIND_REJECT(st, "%.*s is %.*s, not a whole number as %s needs", (int)a->path_len,
+                           a->text, (int)(v->len < 48 ? v->len : 48), (const char *)v->ptr,
+                           manifest_arg_type_name(a->type));
+    if (st != DDB_OK)
+        return BIND_REJECT(st, "%.*s: %s", (int)a->path_len, a->text, ddb_status_str(st));
+    return DDB_OK;
+}
+
+ddb_status bind_on_record(const ddb_record *rec, void *library)
+{
+    bind_library *b = library;
+    bind_call *c = (unsigned)rec->event_name < 4 ? b->calls[rec->event_name] : NULL;
+    if (!c) return DDB_OK;
+    const manifest_binding *spec = c->spec;
+    bool texts = false;
+    c->text_len = 0;
+    for (size_t i = 0, k = 0; i < spec->nargs; i++) {
+        size_t before = c->text_len;
+        ddb_status st = bind_arg(b, c, rec, i, k);
+        if (st != DDB_OK) return st;
+        if (c->text_len != before) { /* a JSON text: its address is known once all are written */
+            c->text_at[k] = before + 1;
+            texts = true;
+        }
+        k += spec->args[i].type == MANIFEST_ARG_BYTES ? 2 : 1;
+    }
+    for (size_t k = 0; texts && k < c->nc; k++)
+        if (c->text_at[k]) c->slots[k].ptr = c->text + c->text_at[k] - 1;
+    ffi_arg rc = 0;
+    ffi_call(&c->cif, c->fn, &rc, c->values);
+    if (spec->returns == MANIFEST_RETURNS_INT && (int)(ffi_sarg)rc != 0)
+        return bind_fail(b, c, rec, DDB_ERR_FAILED, "returned %d (0 is success)", (int)(ffi_sarg)rc);
+    if (spec->returns == MANIFEST_RETURNS_BOOL && !(rc & 0xFF))
+        return bind_fail(b, c, rec, DDB_ERR_FAILED, "returned false (true is success)");
+    return DDB_OK;
+}
