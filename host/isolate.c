@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 typedef struct isolate_request {
@@ -67,16 +66,10 @@ __attribute__((noreturn)) static void isolate_serve(int requests, int answers, i
 isolate *isolate_start(isolate_exec exec, void *ctx)
 {
     int req[2], ans[2];
-    isolate *w = malloc(sizeof *w);
-    if (!w) return NULL;
-    if (pipe(req) != 0) {
-        free(w);
-        return NULL;
-    }
+    if (pipe(req) != 0) return NULL;
     if (pipe(ans) != 0) {
         close(req[0]);
         close(req[1]);
-        free(w);
         return NULL;
     }
     /* A worker that dies while the host writes to it must not take the host with it. */
@@ -89,7 +82,6 @@ isolate *isolate_start(isolate_exec exec, void *ctx)
         close(req[1]);
         close(ans[0]);
         close(ans[1]);
-        free(w);
         errno = saved;
         return NULL;
     }
@@ -100,6 +92,14 @@ isolate *isolate_start(isolate_exec exec, void *ctx)
     }
     close(req[0]);
     close(ans[1]);
+    /* Allocated after the fork: the worker holds nothing it could be said to leak. */
+    isolate *w = malloc(sizeof *w);
+    if (!w) {
+        close(req[1]); /* the worker sees end of file and exits */
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+        close(ans[0]);
+        return NULL;
+    }
     w->pid = pid;
     w->requests = req[1];
     w->answers = ans[0];
@@ -151,20 +151,15 @@ void isolate_stop(isolate *w)
     if (!w) return;
     close(w->requests);
     if (w->pid > 0) {
-        /* It exits on end of file; give it a second for its last writes. */
-        for (int i = 0; i < 100; i++) {
-            pid_t got = waitpid(w->pid, NULL, WNOHANG);
-            if (got == w->pid || (got < 0 && errno != EINTR)) {
-                w->pid = 0;
-                break;
-            }
-            struct timespec t = {0, 10 * 1000 * 1000};
-            nanosleep(&t, NULL);
-        }
-        if (w->pid > 0) {
-            kill(w->pid, SIGKILL);
-            while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR) {}
-        }
+        /* It exits on end of file, closing its end of the answers: wait for that (a second
+         * at most, for its last writes), then reap it; kill only one that lingers. */
+        struct pollfd p = {w->answers, POLLIN, 0};
+        int ready;
+        char c;
+        while ((ready = poll(&p, 1, 1000)) < 0 && errno == EINTR) {}
+        bool closed = ready > 0 && read(w->answers, &c, 1) == 0;
+        if (!closed) kill(w->pid, SIGKILL);
+        while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR) {}
     }
     close(w->answers);
     free(w);

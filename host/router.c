@@ -291,12 +291,12 @@ static ddb_status router_exec(void *ctx, uint32_t op, uint32_t a, uint32_t b)
 }
 
 /* The time an isolated handler has for one request: the manifest's budget, or less when
- * the invocation's deadline is nearer. */
+ * the invocation's deadline (less its margin, which the response needs) is nearer. */
 static int64_t router_budget(const router *r)
 {
     int64_t budget = r->record_timeout_ms;
     if (r->invocation.deadline_ms > 0) {
-        int64_t left = r->invocation.deadline_ms - api_now_ms();
+        int64_t left = r->invocation.deadline_ms - r->margin_ms - api_now_ms();
         if (left < budget) budget = left > 1 ? left : 1;
     }
     return budget;
