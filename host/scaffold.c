@@ -425,15 +425,19 @@ static bool scaffold_valid_name(const char *name)
 int scaffold_main(int argc, char **argv)
 {
     int nargs = 0;
+    bool options = true; /* until "--" */
     const char *args[2] = {NULL, NULL};
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        if (options && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
             fputs(scaffold_usage, stdout);
             return 0;
         }
-        if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0)
+        if (options && strcmp(argv[i], "--") == 0) {
+            options = false;
+            continue;
+        }
+        if (options && argv[i][0] == '-' && argv[i][1])
             return scaffold_usage_error("unknown option \"%s\" for ddbhost new", argv[i]);
-        if (strcmp(argv[i], "--") == 0) continue;
         if (nargs == 2) return scaffold_usage_error("%s", "usage: ddbhost new NAME [DIR]");
         args[nargs++] = argv[i];
     }
