@@ -104,3 +104,15 @@ void log_msg(ddb_log_level level, const char *fmt, ...)
     if (log_state.json) log_json_line(level, line);
     else fprintf(stderr, "ddbhost: %s%s\n", tags[level], line);
 }
+
+int log_usage_error(const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log_msg(DDB_LOG_ERROR, "%s", line);
+    fputs("Try 'ddbhost --help'.\n", stderr);
+    return 2;
+}

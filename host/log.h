@@ -21,6 +21,10 @@ void log_from_lambda_env(void);
 void log_set_request_id(const char *request_id);
 
 void log_msg(ddb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A usage error: "ddbhost: error: <message>" and "Try 'ddbhost --help'."; returns 2, the
+ * exit status for usage errors. */
+int log_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define log_error(...) log_msg(DDB_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(DDB_LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(DDB_LOG_INFO, __VA_ARGS__)

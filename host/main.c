@@ -34,8 +34,8 @@ static const char usage[] =
     "  ddbhost template MANIFEST.json                   print an AWS SAM template for the manifest\n"
     "  ddbhost policy MANIFEST.json                     print the least-privilege IAM policy\n"
     "  ddbhost new NAME [DIR]                           write a plugin project that builds and runs\n"
-    "  ddbhost event insert|modify|remove --table T [--keys JSON] [--new JSON] [--old JSON]\n"
-    "               [--view TYPE] [--count N] [--region R]\n"
+    "  ddbhost event insert|modify|remove --table TABLE [--keys JSON] [--new JSON]\n"
+    "               [--old JSON] [--view TYPE] [--count N] [--region REGION]\n"
     "                                                   write a sample event for local testing\n"
     "  ddbhost serve                                    serve the Lambda Runtime API (the default\n"
     "                                                   when run with no arguments inside Lambda)\n"
@@ -55,13 +55,6 @@ static const char usage[] =
     "Exit status: 0 the event was processed (even if records failed), 1 bad event,\n"
     "manifest or plugin, 2 usage error.\n";
 
-static int main_usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "ddbhost: error: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'ddbhost --help'.\n");
-    return EXIT_USAGE;
-}
 
 /* Reads a whole file (or stdin for "-") with one spare byte, as event_decode needs. */
 static char *main_read(const char *path, size_t *len)
@@ -267,7 +260,7 @@ int main(int argc, char **argv)
         case OPT_LOG_LEVEL: {
             ddb_log_level level;
             if (!log_parse_level(optarg, &level))
-                return main_usage_error("unknown log level \"%s\" (expected error, warn, info or debug)",
+                return log_usage_error("unknown log level \"%s\" (expected error, warn, info or debug)",
                                         optarg);
             log_set_level(level);
             break;
@@ -279,12 +272,12 @@ int main(int argc, char **argv)
             errno = 0;
             repeat = strtol(optarg, &end, 10);
             if (errno || *end || end == optarg || repeat < 1 || repeat > 1000000)
-                return main_usage_error("--repeat takes a number of runs from 1 to 1000000, not \"%s\"",
+                return log_usage_error("--repeat takes a number of runs from 1 to 1000000, not \"%s\"",
                                         optarg);
             break;
         }
-        case ':': return main_usage_error("option %s needs an argument", argv[optind - 1]);
-        default: return main_usage_error("unknown option \"%s\"", argv[optind - 1]);
+        case ':': return log_usage_error("option %s needs an argument", argv[optind - 1]);
+        default: return log_usage_error("unknown option \"%s\"", argv[optind - 1]);
         }
     }
     char **args = argv + optind;
@@ -293,27 +286,27 @@ int main(int argc, char **argv)
     if (argc == 1 && getenv("AWS_LAMBDA_RUNTIME_API")) return runtime_main();
     if (!invoke && nargs >= 1 && strcmp(args[0], "serve") == 0) {
         if (nargs != 1 || manifest_path)
-            return main_usage_error("%s", "usage: ddbhost serve (the manifest comes from the environment)");
+            return log_usage_error("%s", "usage: ddbhost serve (the manifest comes from the environment)");
         return runtime_main();
     }
     if (!invoke && nargs >= 1 && strcmp(args[0], "check") == 0) {
         if (nargs != 2 || manifest_path)
-            return main_usage_error("%s", "usage: ddbhost check MANIFEST.json");
+            return log_usage_error("%s", "usage: ddbhost check MANIFEST.json");
         return main_check(args[1]);
     }
     if (!invoke && nargs >= 1 &&
         (strcmp(args[0], "template") == 0 || strcmp(args[0], "policy") == 0)) {
         bool template = args[0][0] == 't';
         if (nargs != 2 || manifest_path)
-            return main_usage_error("usage: ddbhost %s MANIFEST.json", args[0]);
+            return log_usage_error("usage: ddbhost %s MANIFEST.json", args[0]);
         return template ? deploy_template_main(args[1], stdout)
                         : deploy_policy_main(args[1], stdout);
     }
     if (!invoke) {
-        if (nargs == 0) return main_usage_error("%s", "nothing to do: give --invoke or check");
-        return main_usage_error("unknown command \"%s\"", args[0]);
+        if (nargs == 0) return log_usage_error("%s", "nothing to do: give --invoke or check");
+        return log_usage_error("unknown command \"%s\"", args[0]);
     }
-    if (quiet && json) return main_usage_error("%s", "--quiet and --json do not go together");
+    if (quiet && json) return log_usage_error("%s", "--quiet and --json do not go together");
     if (quiet) log_set_level(DDB_LOG_ERROR);
     main_summary summary = quiet  ? SUMMARY_NONE
                            : json ? SUMMARY_JSON
@@ -321,10 +314,10 @@ int main(int argc, char **argv)
                                                    : SUMMARY_LOG;
     if (manifest_path) {
         if (nargs != 1)
-            return main_usage_error("%s", "usage: ddbhost --manifest MANIFEST.json --invoke EVENT.json");
+            return log_usage_error("%s", "usage: ddbhost --manifest MANIFEST.json --invoke EVENT.json");
         return main_invoke(manifest_path, NULL, args[0], repeat, summary);
     }
     if (nargs != 2)
-        return main_usage_error("%s", "usage: ddbhost --invoke PLUGIN.so EVENT.json");
+        return log_usage_error("%s", "usage: ddbhost --invoke PLUGIN.so EVENT.json");
     return main_invoke(NULL, args[0], args[1], repeat, summary);
 }

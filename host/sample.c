@@ -835,19 +835,6 @@ static const char sample_usage[] =
     "Example:\n"
     "  ddbhost event insert --table Orders --new '{\"orderId\": \"o-1\", \"total\": 12.50}'\n";
 
-static int sample_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sample_usage_error(const char *fmt, ...)
-{
-    char line[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    log_error("%s", line);
-    fputs("Try 'ddbhost --help'.\n", stderr);
-    return 2;
-}
 
 /* JSON from an option: the text itself, or the contents of FILE for @FILE (into *owned). */
 static const char *sample_json_arg(const char *option, const char *arg, char **owned, int *status)
@@ -905,29 +892,29 @@ int sample_main(int argc, char **argv)
             fputs(sample_usage, stdout);
             return 0;
         }
-        if (c == ':') return sample_usage_error("option %s needs an argument", argv[optind - 1]);
-        if (c < OPT_TABLE) return sample_usage_error("unknown option \"%s\" for ddbhost event", argv[optind - 1]);
+        if (c == ':') return log_usage_error("option %s needs an argument", argv[optind - 1]);
+        if (c < OPT_TABLE) return log_usage_error("unknown option \"%s\" for ddbhost event", argv[optind - 1]);
         if (given[c - OPT_TABLE])
-            return sample_usage_error("option --%s is given twice", options[c - OPT_TABLE + 1].name);
+            return log_usage_error("option --%s is given twice", options[c - OPT_TABLE + 1].name);
         given[c - OPT_TABLE] = optarg;
     }
     if (optind >= argc)
-        return sample_usage_error("%s", "usage: ddbhost event insert|modify|remove --table TABLE [--keys JSON] "
+        return log_usage_error("%s", "usage: ddbhost event insert|modify|remove --table TABLE [--keys JSON] "
                                         "[--new JSON] [--old JSON] [--view TYPE] [--count N] [--region R]");
     if (optind + 1 < argc)
-        return sample_usage_error("unexpected argument \"%s\" (an item goes after --new or --old)", argv[optind + 1]);
+        return log_usage_error("unexpected argument \"%s\" (an item goes after --new or --old)", argv[optind + 1]);
     const char *name = argv[optind];
     spec.event_name = strcasecmp(name, "insert") == 0   ? DDB_INSERT
                       : strcasecmp(name, "modify") == 0 ? DDB_MODIFY
                       : strcasecmp(name, "remove") == 0 ? DDB_REMOVE : 0;
-    if (!spec.event_name) return sample_usage_error("unknown event \"%s\" (expected insert, modify or remove)", name);
+    if (!spec.event_name) return log_usage_error("unknown event \"%s\" (expected insert, modify or remove)", name);
     spec.table = given[OPT_TABLE - OPT_TABLE];
     spec.region = given[OPT_REGION - OPT_TABLE];
     if (given[OPT_VIEW - OPT_TABLE]) {
         for (int v = DDB_VIEW_KEYS_ONLY; v <= DDB_VIEW_NEW_AND_OLD_IMAGES; v++)
             if (strcasecmp(given[OPT_VIEW - OPT_TABLE], views[v]) == 0) spec.view = (ddb_view_type)v;
         if (!spec.view)
-            return sample_usage_error("--view \"%s\": expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES",
+            return log_usage_error("--view \"%s\": expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES",
                                       given[OPT_VIEW - OPT_TABLE]);
     }
     if (given[OPT_COUNT - OPT_TABLE]) {
@@ -936,7 +923,7 @@ int sample_main(int argc, char **argv)
         errno = 0;
         spec.count = strtol(arg, &end, 10);
         if (errno || end == arg || *end || spec.count < 1 || spec.count > SAMPLE_MAX_COUNT)
-            return sample_usage_error("--count takes a number of records from 1 to 10000, not \"%s\"", arg);
+            return log_usage_error("--count takes a number of records from 1 to 10000, not \"%s\"", arg);
     }
 
     char *owned[3] = {NULL, NULL, NULL}, err[1024];
@@ -948,7 +935,7 @@ int sample_main(int argc, char **argv)
             *slots[i] = sample_json_arg(names[i], given[OPT_KEYS - OPT_TABLE + i], &owned[i], &status);
     size_t len = 0;
     char *text = status ? NULL : sample_event(&spec, &len, err, sizeof err);
-    if (!status && !text) status = sample_usage_error("%s", err);
+    if (!status && !text) status = log_usage_error("%s", err);
     if (text && (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)) {
         log_error("cannot write the event to standard output: %s", strerror(errno));
         status = 1;

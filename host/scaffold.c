@@ -401,19 +401,6 @@ static const char scaffold_usage[] =
     "\n"
     "NAME is a lower-case letter, then lower-case letters, digits, '_' or '-' (at most 64).\n";
 
-static int scaffold_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int scaffold_usage_error(const char *fmt, ...)
-{
-    char line[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    log_error("%s", line);
-    fputs("Try 'ddbhost --help'.\n", stderr);
-    return 2;
-}
 
 static bool scaffold_valid_name(const char *name)
 {
@@ -437,20 +424,20 @@ int scaffold_main(int argc, char **argv)
             continue;
         }
         if (options && argv[i][0] == '-' && argv[i][1])
-            return scaffold_usage_error("unknown option \"%s\" for ddbhost new", argv[i]);
-        if (nargs == 2) return scaffold_usage_error("%s", "usage: ddbhost new NAME [DIR]");
+            return log_usage_error("unknown option \"%s\" for ddbhost new", argv[i]);
+        if (nargs == 2) return log_usage_error("%s", "usage: ddbhost new NAME [DIR]");
         args[nargs++] = argv[i];
     }
-    if (nargs == 0) return scaffold_usage_error("%s", "usage: ddbhost new NAME [DIR]");
+    if (nargs == 0) return log_usage_error("%s", "usage: ddbhost new NAME [DIR]");
     scaffold s = {.name = args[0], .dir = args[1] ? args[1] : args[0]};
     if (!scaffold_valid_name(s.name))
-        return scaffold_usage_error("plugin name \"%s\": expected a lower-case letter, then lower-case letters, "
+        return log_usage_error("plugin name \"%s\": expected a lower-case letter, then lower-case letters, "
                                     "digits, '_' or '-' (at most 64), e.g. orders-audit", s.name);
     if (!scaffold_plugin_h) {
         log_error("this program has no plugin.h built in: run 'ddbhost new' with the ddbhost executable");
         return 1;
     }
-    if (!*s.dir) return scaffold_usage_error("%s", "DIR is empty");
+    if (!*s.dir) return log_usage_error("%s", "DIR is empty");
     if (mkdir(s.dir, SCAFFOLD_DIR_MODE) != 0) {
         if (errno == EEXIST)
             log_error("\"%s\" already exists: ddbhost new never writes into an existing directory "
