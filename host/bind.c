@@ -42,6 +42,7 @@ typedef struct bind_call {
     void **values;      /* [nc], each pointing at its slot */
     bind_slot *slots;   /* [nc]: this record's argument values */
     size_t *text_at;    /* [nc]: 1 + offset into text of a JSON argument's text, else 0 */
+    uint32_t *hints;    /* per step of each argument in turn: where its member was last found */
     char *text;         /* the JSON texts of this record's arguments, kept between records */
     size_t text_len, text_cap;
 } bind_call;
@@ -134,7 +135,10 @@ static bool bind_prepare(bind_library *b, const char *manifest_path, ddb_event_n
     c->values = calloc(n, sizeof *c->values);
     c->slots = calloc(n, sizeof *c->slots);
     c->text_at = calloc(n, sizeof *c->text_at);
-    if (!c->types || !c->values || !c->slots || !c->text_at) goto nomem;
+    size_t steps = 1;
+    for (size_t i = 0; i < spec->nargs; i++) steps += spec->args[i].nsteps;
+    c->hints = calloc(steps, sizeof *c->hints);
+    if (!c->types || !c->values || !c->slots || !c->text_at || !c->hints) goto nomem;
     for (size_t i = 0, k = 0; i < spec->nargs; i++) {
         c->types[k++] = bind_ffi_type(spec->args[i].type);
         if (spec->args[i].type == MANIFEST_ARG_BYTES)
@@ -203,6 +207,7 @@ void bind_close(bind_library *b)
         free(c->values);
         free(c->slots);
         free(c->text_at);
+        free(c->hints);
         free(c->text);
         free(c);
     }
@@ -373,14 +378,48 @@ static const ddb_value *bind_map(const ddb_record *rec, manifest_arg_source s)
                                          : rec->old_image;
 }
 
-/* The attribute a's path leads to; NULL when something on the way is absent or NULL, or is
- * neither map nor list (bind_path_problem tells which). */
-static const ddb_value *bind_find(const manifest_arg *a, const ddb_record *rec)
+/* Attribute names are short: eight bytes at a time, inline, beat a call to memcmp. */
+static bool bind_same(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    for (; n >= 8; n -= 8, a += 8, b += 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return false;
+    }
+    for (; n; n--)
+        if (*a++ != *b++) return false;
+    return true;
+}
+
+/* The member of map v that st names; NULL when there is none. The records of a table mostly
+ * list their attributes in the same order, so it looks first where it found the name last
+ * time (*hint), then scans. */
+static const ddb_value *bind_member(const ddb_value *v, const manifest_step *st, uint32_t *hint)
+{
+    const char *name = NULL;
+    size_t len = 0;
+    if (ddb_type_of(v) != DDB_M) return NULL;
+    const ddb_value *m = ddb_member_at(v, *hint, &name, &len);
+    if (m && len == st->name_len && bind_same(name, st->name, len)) return m;
+    for (uint32_t k = 0; k < v->len; k++) {
+        m = ddb_member_at(v, k, &name, &len);
+        if (len == st->name_len && bind_same(name, st->name, len)) {
+            *hint = k;
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* The attribute a's path leads to, hint holding a's steps' hints; NULL when something on the
+ * way is absent or NULL, or is neither map nor list (bind_path_problem tells which). */
+static const ddb_value *bind_find(const manifest_arg *a, const ddb_record *rec, uint32_t *hint)
 {
     const ddb_value *v = bind_map(rec, a->source);
     for (size_t i = 0; v && i < a->nsteps; i++) {
         const manifest_step *st = &a->steps[i];
-        v = st->name ? ddb_getn(v, st->name, st->name_len) : ddb_at(v, st->index);
+        v = st->name ? bind_member(v, st, &hint[i]) : ddb_at(v, st->index);
     }
     return v;
 }
@@ -540,9 +579,34 @@ static ddb_status bind_n_uint64(const ddb_value *v, uint64_t *out)
     return DDB_OK;
 }
 
-/* Computes argument i of c from rec into c's slots from slot k on. */
+/* N to the nearest double: 19.99 has no exact double, and the nearest one is what everyone
+ * means, so only a number beyond a double's range fails. A number of up to 15 significant
+ * digits with a power of ten within +-22 takes one correctly rounded multiplication or
+ * division, which is the value ddb_n_double gives it, without the proof of exactness that a
+ * binding has no use for; any other goes through ddb_n_double. */
+static ddb_status bind_n_double(const ddb_value *v, double *out)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    char d[40];
+    int nd;
+    long e;
+    bool neg;
+    if (ddb_n_split_(v, &neg, d, &nd, &e) && nd <= 15 && e >= -22 && e <= 22) {
+        uint64_t mant = 0;
+        for (int i = 0; i < nd; i++) mant = mant * 10u + (uint64_t)(d[i] - '0');
+        double r = e >= 0 ? (double)mant * p10[e] : (double)mant / p10[-e];
+        *out = neg ? -r : r;
+        return DDB_OK;
+    }
+    ddb_status st = ddb_n_double(v, out);
+    return st == DDB_ERR_INEXACT ? DDB_OK : st;
+}
+
+/* Computes argument i of c from rec into c's slots from slot k on; hint: its steps' hints. */
 static ddb_status bind_arg(const bind_library *b, bind_call *c, const ddb_record *rec, size_t i,
-                           size_t k)
+                           size_t k, uint32_t *hint)
 {
     const manifest_arg *a = &c->spec->args[i];
     bind_slot *s = &c->slots[k];
@@ -567,7 +631,7 @@ static ddb_status bind_arg(const bind_library *b, bind_call *c, const ddb_record
         if (a->type == MANIFEST_ARG_BYTES) s[1].size = f->ptr ? f->len : 0;
         return DDB_OK;
     }
-    const ddb_value *v = bind_find(a, rec);
+    const ddb_value *v = bind_find(a, rec, hint);
     if (!v || (ddb_is_null(v) && (a->optional || a->type != MANIFEST_ARG_JSON))) {
         char why[640];
         bool type_error = false;
@@ -616,9 +680,8 @@ static ddb_status bind_arg(const bind_library *b, bind_call *c, const ddb_record
         else st = bind_n_uint64(v, &s->u64);
         break;
     case MANIFEST_ARG_DOUBLE:
-        /* Inexact is what 19.99 always is in binary: the nearest double is what is meant. */
         if (t != DDB_N) wants = "N";
-        else if ((st = ddb_n_double(v, &s->d)) == DDB_ERR_INEXACT) st = DDB_OK;
+        else st = bind_n_double(v, &s->d);
         break;
     case MANIFEST_ARG_BOOL:
         if (t != DDB_BOOL) wants = "BOOL";
@@ -654,10 +717,12 @@ ddb_status bind_on_record(const ddb_record *rec, void *library)
     const manifest_binding *spec = c->spec;
     bool texts = false;
     c->text_len = 0;
+    uint32_t *hint = c->hints;
     for (size_t i = 0, k = 0; i < spec->nargs; i++) {
         size_t before = c->text_len;
-        ddb_status st = bind_arg(b, c, rec, i, k);
+        ddb_status st = bind_arg(b, c, rec, i, k, hint);
         if (st != DDB_OK) return st;
+        hint += spec->args[i].nsteps;
         if (c->text_len != before) { /* a JSON text: its address is known once all are written */
             c->text_at[k] = before + 1;
             texts = true;
