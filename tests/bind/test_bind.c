@@ -634,6 +634,27 @@ static void test_a_library_that_crashes_under_process_isolation_fails_only_its_r
            "crash_on(a)\ncrash_on(b)\n");
 }
 
+/* ---- the example of docs/BINDINGS.md ------------------------------------------------------ */
+
+static void test_the_documented_example_runs_as_the_docs_show(void **state)
+{
+    run_output r;
+    (void)state;
+    HOST(&r, "check", DDB_BINARY_DIR "/examples/bindings/manifest.json");
+    expect(&r, 0,
+           "Orders: bind libbilling.so on INSERT -> billing_record(string, int64) returns int\n"
+           "Orders: bind libbilling.so on REMOVE -> billing_refund(string, json) returns bool\n"
+           "ok: 1 route, 1 handler\n",
+           "", "");
+    HOST(&r, "--manifest", DDB_BINARY_DIR "/examples/bindings/manifest.json", "--invoke",
+         DDB_SOURCE_DIR "/examples/bindings/orders.json");
+    expect(&r, 0,
+           "billing: charge alice 19.99\n"
+           "billing: refund o-1 {\"orderId\":\"o-1\",\"customer\":\"alice\",\"total\":2499,"
+           "\"items\":[\"book\",\"pen\"]}\n" NO_FAILURES,
+           "ddbhost: 3 records: 2 delivered, 0 failed, 1 skipped\n", "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -660,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_a_library_that_others_could_replace_is_refused_before_it_runs),
         cmocka_unit_test(test_a_bad_signature_stops_the_host_before_any_record),
         cmocka_unit_test(test_a_library_that_crashes_under_process_isolation_fails_only_its_record),
+        cmocka_unit_test(test_the_documented_example_runs_as_the_docs_show),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
