@@ -6,7 +6,6 @@
 #include "bind.h"
 
 #include <dlfcn.h>
-#include <errno.h>
 #include <ffi.h>
 #include <link.h>
 #include <stdarg.h>
@@ -108,7 +107,6 @@ static bool bind_prepare(bind_library *b, const char *manifest_path, ddb_event_n
     const manifest_binding *spec = &b->spec->bind[e];
     char at[640];
     snprintf(at, sizeof at, "%s.bind.%s.call", b->spec->at, keys[e]);
-    dlerror();
     void *sym = dlsym(b->dl, spec->call);
     if (!sym) {
         manifest_error(err, cap, manifest_path, at, "\"%s\" is not exported by \"%s\" (hint: "
@@ -116,10 +114,13 @@ static bool bind_prepare(bind_library *b, const char *manifest_path, ddb_event_n
                        "extern \"C\")", spec->call, b->name, b->spec->library);
         return false;
     }
+    /* Calling data would jump into it: the symbol table says which it is, when it says. */
     Dl_info info;
     const ElfW(Sym) *elf = NULL;
-    if (dladdr1(sym, &info, (void **)&elf, RTLD_DL_SYMENT) && elf &&
-        ELF64_ST_TYPE(elf->st_info) == STT_OBJECT) {
+    int type = dladdr1(sym, &info, (void **)&elf, RTLD_DL_SYMENT) && elf
+                   ? ELFW(ST_TYPE)(elf->st_info)
+                   : STT_NOTYPE;
+    if (type == STT_OBJECT || type == STT_TLS || type == STT_COMMON) {
         manifest_error(err, cap, manifest_path, at, "\"%s\" in \"%s\" is data, not a function",
                        spec->call, b->name);
         return false;
