@@ -118,7 +118,7 @@ static bool bind_prepare(bind_library *b, const char *manifest_path, ddb_event_n
     Dl_info info;
     const ElfW(Sym) *elf = NULL;
     int type = dladdr1(sym, &info, (void **)&elf, RTLD_DL_SYMENT) && elf
-                   ? ELFW(ST_TYPE)(elf->st_info)
+                   ? ELF64_ST_TYPE(elf->st_info) /* ELF32_ST_TYPE is the same */
                    : STT_NOTYPE;
     if (type == STT_OBJECT || type == STT_TLS || type == STT_COMMON) {
         manifest_error(err, cap, manifest_path, at, "\"%s\" in \"%s\" is data, not a function",
