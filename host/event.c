@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "attr.h"
+#include "log.h"
 
 #define EVENT_MAX_NESTING 32 /* DynamoDB's limit on nested M and L */
 #define EVENT_MAX_SKIP_DEPTH 512
@@ -71,21 +72,6 @@ static void event_path(const event_decoder *d, char *out, size_t cap)
     if (n >= cap) out[cap - 1] = '\0';
 }
 
-/* Messages quote text from the event (names, tags, values), which may hold any character:
- * escape control characters so that an error stays one line. */
-static void event_one_line(char *msg, size_t cap)
-{
-    char out[sizeof ((event_decoder *)0)->error];
-    size_t n = 0;
-    for (const char *p = msg; *p && n + 5 < sizeof out; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != 0x7f) out[n++] = (char)c;
-        else n += (size_t)snprintf(out + n, sizeof out - n, "\\x%02x", c);
-    }
-    out[n] = '\0';
-    snprintf(msg, cap, "%s", out);
-}
-
 __attribute__((noreturn, format(printf, 3, 4))) static void
 event_fail(event_decoder *d, const char *at, const char *fmt, ...)
 {
@@ -96,7 +82,7 @@ event_fail(event_decoder *d, const char *at, const char *fmt, ...)
     va_end(ap);
     event_path(d, path, sizeof path);
     snprintf(d->error, sizeof d->error, "%s: %s (byte %zu)", path, what, (size_t)(at - d->buf));
-    event_one_line(d->error, sizeof d->error);
+    log_one_line(d->error, sizeof d->error); /* quotes of the event stay one line */
     longjmp(d->fail, 1);
 }
 
@@ -110,7 +96,7 @@ event_syntax(event_decoder *d, const char *at, const char *fmt, ...)
     va_end(ap);
     snprintf(d->error, sizeof d->error, "invalid JSON at byte %zu: %s", (size_t)(at - d->buf),
              what);
-    event_one_line(d->error, sizeof d->error);
+    log_one_line(d->error, sizeof d->error); /* quotes of the event stay one line */
     longjmp(d->fail, 1);
 }
 

@@ -116,3 +116,16 @@ int log_usage_error(const char *fmt, ...)
     fputs("Try 'ddbhost --help'.\n", stderr);
     return 2;
 }
+
+void log_one_line(char *msg, size_t cap)
+{
+    char out[4096];
+    size_t n = 0;
+    for (const char *p = msg; *p && n + 5 < sizeof out; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != 0x7f) out[n++] = (char)c;
+        else n += (size_t)snprintf(out + n, sizeof out - n, "\\x%02x", c);
+    }
+    out[n] = '\0';
+    snprintf(msg, cap, "%s", out);
+}

@@ -21,6 +21,10 @@ void log_from_lambda_env(void);
 void log_set_request_id(const char *request_id);
 
 void log_msg(ddb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Escapes control characters in msg (as \xNN) so that a message quoting text from
+ * outside, which may hold any character, stays one line; cut to cap. */
+void log_one_line(char *msg, size_t cap);
+
 /* A usage error: "ddbhost: error: <message>" and "Try 'ddbhost --help'."; returns 2, the
  * exit status for usage errors. */
 int log_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -63,6 +63,7 @@ static bool sample_bad(sample_reader *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(r->err + n, r->cap - (size_t)n, fmt, ap);
     va_end(ap);
+    log_one_line(r->err, r->cap); /* it may quote any character of the item */
     return false;
 }
 
@@ -783,7 +784,7 @@ static char *sample_build(arena *a, const sample_spec *spec, sample_parts *p, si
     return text;
 }
 
-char *sample_event(const sample_spec *spec, size_t *len, char *err, size_t cap)
+static char *sample_event_build(const sample_spec *spec, size_t *len, char *err, size_t cap)
 {
     sample_parts p = {0};
     struct timespec ts;
@@ -809,6 +810,13 @@ char *sample_event(const sample_spec *spec, size_t *len, char *err, size_t cap)
     free(p.new_image);
     free(p.old_image);
     return text;
+}
+
+char *sample_event(const sample_spec *spec, size_t *len, char *err, size_t cap)
+{
+    char *event = sample_event_build(spec, len, err, cap);
+    if (!event) log_one_line(err, cap); /* messages quote the user's names and values */
+    return event;
 }
 
 /* ---- the command ------------------------------------------------------------------------ */
