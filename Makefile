@@ -66,7 +66,7 @@ test-clang:
 # with every ddbhost they start run under valgrind memcheck, in a build without sanitizers
 # (valgrind cannot run them). Any memcheck error or definitely lost block makes that run exit
 # 99, which fails its test; each run's report is kept in build-memcheck/memcheck/.
-MEMCHECK_TESTS ?= ^(cli.*|conformance.*|abi_fixtures|runtime)$$
+MEMCHECK_TESTS ?= ^(cli.*|conformance.*|abi_fixtures|runtime|bind|scaffold_event)$$
 # Only definite leaks are shown: the dynamic loader's own blocks are "possibly lost" after
 # dlclose. A run that shows anything fails, even if its test passed.
 MEMCHECK_VALGRIND := valgrind -q --tool=memcheck --leak-check=full --show-leak-kinds=definite \

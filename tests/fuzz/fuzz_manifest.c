@@ -79,9 +79,30 @@ static void fuzz_check_manifest(const manifest *m)
         for (size_t j = 0; j < r->count; j++) {
             const manifest_handler *h = &r->handlers[j];
             struct stat st;
-            CHECK(h->plugin != NULL);
+            CHECK((h->plugin != NULL) != (h->library != NULL));
+            if (h->library) {
+                CHECK(h->at != NULL);
+                int bound = 0;
+                for (int e = 1; e <= 3; e++) {
+                    const manifest_binding *b = &h->bind[e];
+                    if (!b->call) continue;
+                    bound++;
+                    CHECK(h->events & (1u << e));
+                    CHECK(b->nargs <= MANIFEST_MAX_BIND_ARGS);
+                    for (size_t a = 0; a < b->nargs; a++) {
+                        CHECK(b->args[a].text && b->args[a].path_len <= strlen(b->args[a].text));
+                        for (size_t k = 0; k < b->args[a].nsteps; k++) {
+                            const char *name = b->args[a].steps[k].name;
+                            CHECK(!name || strlen(name) == b->args[a].steps[k].name_len);
+                        }
+                    }
+                }
+                CHECK(bound > 0);
+                (void)st;
+            } else {
             CHECK(h->plugin[0] == '/'); /* the manifest's directory is absolute */
             CHECK(stat(h->plugin, &st) == 0 && S_ISREG(st.st_mode));
+            }
             CHECK(h->events != 0 && (h->events & ~MANIFEST_ALL_EVENTS) == 0);
         }
     }
