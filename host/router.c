@@ -134,6 +134,8 @@ static void router_isolated_fini(router *r, router_handler *h, uint32_t id)
 void router_free(router *r)
 {
     if (!r) return;
+    isolate_stop(r->worker); /* none between batches; never leave one behind */
+    r->worker = NULL;
     for (size_t i = 0; i < r->count; i++) {
         router_route *route = &r->routes[i];
         for (size_t j = 0; j < route->count; j++) {
