@@ -3,7 +3,7 @@
 
 DEBIAN_PACKAGES := cmake make gcc g++ clang libclang-rt-14-dev pkg-config binutils \
                    libjson-c-dev libffi-dev libcmocka-dev libcurl4-openssl-dev \
-                   zip unzip python3 busybox-static
+                   zip unzip python3 busybox-static groff-base
 # `make memcheck` alone needs these.
 MEMCHECK_PACKAGES := valgrind
 # `make bench` alone needs these (the peers it compares against); `make test` does not.
