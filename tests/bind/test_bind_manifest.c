@@ -17,61 +17,17 @@
 
 #include <ddb/plugin.h>
 
-#include "manifest.h"
+#include "../support/manifest_fixture.h"
 
-static char dir[64];    /* the temporary directory */
-static char mpath[128]; /* dir/m.json: where the manifests under test claim to be */
 
 static int make_dir(void **state)
 {
     (void)state;
     char path[256];
-    snprintf(dir, sizeof dir, "/tmp/ddb-bind-manifest-XXXXXX");
-    if (!mkdtemp(dir)) return -1;
-    snprintf(mpath, sizeof mpath, "%s/m.json", dir);
-    snprintf(path, sizeof path, "%s/libnext.so", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    fputs("not really a library", f);
-    fclose(f);
+    if (fixture_make_dir("ddb-bind-manifest") != 0) return -1;
+    fixture_write("libnext.so", "not really a library");
     snprintf(path, sizeof path, "%s/lib", dir);
     return mkdir(path, 0700);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    return nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Manifests are written with ' for " to keep them readable here; \' stays a '. */
-static const char *dq(const char *text)
-{
-    static char buf[4][4096];
-    static int next;
-    char *out = buf[next++ % 4];
-    size_t n = 0;
-    for (size_t i = 0; text[i] && n + 1 < sizeof buf[0]; i++) {
-        if (text[i] == '\\' && text[i + 1] == '\'') out[n++] = text[++i];
-        else out[n++] = text[i] == '\'' ? '"' : text[i];
-    }
-    out[n] = '\0';
-    return out;
-}
-
-static manifest parse_ok(const char *json)
-{
-    manifest m;
-    char err[1024] = "";
-    if (!manifest_parse(json, strlen(json), mpath, &m, err, sizeof err))
-        fail_msg("unexpected error: %s", err);
-    return m;
 }
 
 /* A manifest whose "Orders" route is one bound handler with these "bind" members. */

@@ -18,35 +18,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../support/manifest_fixture.h"
 #include "deploy.h"
 
-static char dir[64];    /* the temporary directory */
-static char mpath[128]; /* dir/m.json, the manifest under test */
 
 static int make_dir(void **state)
 {
     (void)state;
-    char path[128];
-    snprintf(dir, sizeof dir, "/tmp/ddb-deploy-XXXXXX");
-    if (!mkdtemp(dir)) return -1;
-    snprintf(mpath, sizeof mpath, "%s/m.json", dir);
-    snprintf(path, sizeof path, "%s/a.so", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    fputs("not really a plugin", f);
-    return fclose(f);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    return nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    if (fixture_make_dir("ddb-deploy") != 0) return -1;
+    fixture_write("a.so", "not really a plugin");
+    return 0;
 }
 
 /* What a command printed: its exit status, stdout parsed (NULL when empty) and stderr. */

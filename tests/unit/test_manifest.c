@@ -18,71 +18,24 @@
 
 #include <ddb/plugin.h>
 
-#include "manifest.h"
+#include "../support/manifest_fixture.h"
 
-static char dir[64];           /* the temporary directory */
-static char mpath[128];        /* dir/m.json: where the manifests under test claim to be */
-
-static void write_file(const char *rel, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 static int make_dir(void **state)
 {
     (void)state;
     char sub[256];
-    snprintf(dir, sizeof dir, "/tmp/ddb-manifest-XXXXXX");
-    if (!mkdtemp(dir)) return -1;
-    snprintf(mpath, sizeof mpath, "%s/m.json", dir);
+    if (fixture_make_dir("ddb-manifest") != 0) return -1;
     snprintf(sub, sizeof sub, "%s/plugins", dir);
     mkdir(sub, 0700);
     snprintf(sub, sizeof sub, "%s/plugins/dir.so", dir);
     mkdir(sub, 0700);
     snprintf(sub, sizeof sub, "%s/sub", dir);
     mkdir(sub, 0700);
-    write_file("a.so", "not really a plugin");
-    write_file("plugins/a.so", "not really a plugin");
-    write_file("plugins/b.so", "not really a plugin");
+    fixture_write("a.so", "not really a plugin");
+    fixture_write("plugins/a.so", "not really a plugin");
+    fixture_write("plugins/b.so", "not really a plugin");
     return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    return nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Manifests are written with ' for " to keep them readable here. */
-static const char *dq(const char *text)
-{
-    static char buf[4][2048];
-    static int next;
-    char *out = buf[next++ % 4];
-    size_t i = 0;
-    for (; text[i] && i + 1 < sizeof buf[0]; i++) out[i] = text[i] == '\'' ? '"' : text[i];
-    out[i] = '\0';
-    return out;
-}
-
-static manifest parse_ok(const char *json)
-{
-    manifest m;
-    char err[1024] = "";
-    bool ok = manifest_parse(json, strlen(json), mpath, &m, err, sizeof err);
-    if (!ok) fail_msg("unexpected error: %s", err);
-    return m;
 }
 
 /* Asserts that json is refused with `manifest "dir/m.json": ` + the formatted message and
@@ -272,7 +225,7 @@ static void test_load_reads_the_manifest_file(void **state)
     (void)state;
     char err[512];
     manifest m;
-    write_file("m.json", dq("{'tables': {'Orders': {'plugin': 'plugins/a.so'}}}\n"));
+    fixture_write("m.json", dq("{'tables': {'Orders': {'plugin': 'plugins/a.so'}}}\n"));
     assert_true(manifest_load(mpath, &m, err, sizeof err));
     assert_string_equal(m.path, mpath);
     assert_string_equal(m.routes[0].table, "Orders");
@@ -289,7 +242,7 @@ static void test_load_reads_a_manifest_of_any_size(void **state)
                      "\"config\": {\"blob\": \"");
     memset(text + n, 'x', 30000);
     snprintf(text + n + 30000, sizeof text - (size_t)n - 30000, "\"}}}}\n");
-    write_file("m.json", text);
+    fixture_write("m.json", text);
     assert_true(manifest_load(mpath, &m, err, sizeof err));
     json_object *blob = json_object_object_get(m.routes[0].handlers[0].config, "blob");
     assert_int_equal(json_object_get_string_len(blob), 30000);
@@ -442,7 +395,7 @@ static void test_load_reports_errors_in_the_file_it_read(void **state)
     (void)state;
     char err[512], want[512];
     manifest m;
-    write_file("m.json", dq("{'tables': {}}"));
+    fixture_write("m.json", dq("{'tables': {}}"));
     snprintf(want, sizeof want,
              "manifest \"%s\": tables: expected at least one table, found an empty object", mpath);
     assert_false(manifest_load(mpath, &m, err, sizeof err));
