@@ -146,18 +146,10 @@ static void expect_values(const char *type, const char *want_calls, const value_
 #define RANGE "number out of range"
 #define INEXACT "number not exactly representable"
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
-    const char *dir = getenv("TMPDIR");
     (void)state;
-    snprintf(tmp, sizeof tmp, "%s/ddbhost-bind-XXXXXX", dir && *dir ? dir : "/tmp");
-    if (!mkdtemp(tmp)) return -1;
+    if (!run_make_tmpdir(tmp, sizeof tmp, "ddbhost-bind")) return -1;
     snprintf(calls, sizeof calls, "%s/calls.txt", tmp);
     return setenv("BINDTEST_OUT", calls, 1);
 }
@@ -165,7 +157,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return run_remove_tree(tmp);
 }
 
 /* ---- what a binding passes ---------------------------------------------------------------- */

@@ -97,24 +97,16 @@ static void cli_manifest(char *path, size_t cap, const char *name, const char *t
     assert_true(run_write_file(path, text));
 }
 
-static int cli_remove(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int cli_setup(void **state)
 {
-    const char *dir = getenv("TMPDIR");
     (void)state;
-    snprintf(cli_tmp, sizeof cli_tmp, "%s/ddbhost-cli-XXXXXX", dir && *dir ? dir : "/tmp");
-    return mkdtemp(cli_tmp) ? 0 : -1;
+    return run_make_tmpdir(cli_tmp, sizeof cli_tmp, "ddbhost-cli") ? 0 : -1;
 }
 
 static int cli_teardown(void **state)
 {
     (void)state;
-    return nftw(cli_tmp, cli_remove, 16, FTW_DEPTH | FTW_PHYS);
+    return run_remove_tree(cli_tmp);
 }
 
 /* ---- usage ------------------------------------------------------------------------------ */

@@ -51,23 +51,16 @@ static char dir[64];
 
 /* ---- files --------------------------------------------------------------------------------- */
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/ddbhost-hostile-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return run_make_tmpdir(dir, sizeof dir, "ddbhost-hostile") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return run_remove_tree(dir);
 }
 
 static const char *fixture(const char *name)

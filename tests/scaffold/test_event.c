@@ -112,22 +112,13 @@ static char *event_through_echo(run_output *r, char **response)
 static int event_setup(void **state)
 {
     (void)state;
-    snprintf(event_tmp, sizeof event_tmp, "%s/ddbhost-event-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    return mkdtemp(event_tmp) ? 0 : -1;
-}
-
-static int event_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
+    return run_make_tmpdir(event_tmp, sizeof event_tmp, "ddbhost-event") ? 0 : -1;
 }
 
 static int event_teardown(void **state)
 {
     (void)state;
-    return nftw(event_tmp, event_rm, 16, FTW_DEPTH | FTW_PHYS);
+    return run_remove_tree(event_tmp);
 }
 
 /* ---- the shape of the event ----------------------------------------------------------------- */

@@ -70,22 +70,13 @@ static void new_project_built(const char *name, char *dir, size_t cap)
 static int new_setup(void **state)
 {
     (void)state;
-    snprintf(new_tmp, sizeof new_tmp, "%s/ddbhost-new-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    return mkdtemp(new_tmp) ? 0 : -1;
-}
-
-static int new_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
+    return run_make_tmpdir(new_tmp, sizeof new_tmp, "ddbhost-new") ? 0 : -1;
 }
 
 static int new_teardown(void **state)
 {
     (void)state;
-    return nftw(new_tmp, new_rm, 16, FTW_DEPTH | FTW_PHYS);
+    return run_remove_tree(new_tmp);
 }
 
 /* ---- the project ---------------------------------------------------------------------------- */

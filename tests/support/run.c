@@ -3,6 +3,7 @@
  * pipes so that a chatty program can never block on a full pipe while we wait for it. */
 #include "run.h"
 
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -175,4 +176,22 @@ bool run_write_file(const char *path, const char *text)
     if (!f) return false;
     ok = fputs(text, f) >= 0;
     return fclose(f) == 0 && ok;
+}
+
+bool run_make_tmpdir(char *out, size_t cap, const char *prefix)
+{
+    const char *tmp = getenv("TMPDIR");
+    int n = snprintf(out, cap, "%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+    return n > 0 && (size_t)n < cap && mkdtemp(out) != NULL;
+}
+
+static int run_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+int run_remove_tree(const char *path)
+{
+    return nftw(path, run_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -35,6 +35,12 @@ typedef struct run_lines {
 void run_split_lines(const char *text, size_t len, run_lines *out);
 void run_lines_free(run_lines *l);
 
+/* Makes a fresh directory $TMPDIR/PREFIX-XXXXXX (/tmp without TMPDIR) and puts its path
+ * in out; false when it cannot. */
+bool run_make_tmpdir(char *out, size_t cap, const char *prefix);
+/* Removes path and everything below it (symbolic links are not followed); 0 on success. */
+int run_remove_tree(const char *path);
+
 /* Reads a whole file; NUL-terminated, owned by the caller (free()). NULL when unreadable. */
 char *run_read_file(const char *path, size_t *len);
 /* Writes text to path; false when it cannot. */
