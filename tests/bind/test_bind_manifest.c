@@ -47,23 +47,9 @@ static const char *with_args(const char *args)
     return bound(buf);
 }
 
-/* Asserts that json is refused with `manifest "dir/m.json": ` + the formatted message, and
- * that the output manifest was left untouched. */
-static void assert_refused(const char *json, const char *fmt, ...)
-{
-    char want[1200], got[1200] = "", tail[1000];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(tail, sizeof tail, fmt, ap);
-    va_end(ap);
-    snprintf(want, sizeof want, "manifest \"%s\": %s", mpath, tail);
-    manifest m, before;
-    memset(&m, 0xA5, sizeof m);
-    before = m;
-    assert_false(manifest_parse(json, strlen(json), mpath, &m, got, sizeof got));
-    assert_string_equal(got, want);
-    assert_memory_equal(&m, &before, sizeof m);
-}
+
+/* The json given is already in double quotes (dq). */
+#define assert_refused(json, ...) assert_refused_text(json, strlen(json), __VA_ARGS__)
 
 #define ARG_AT "tables.Orders.bind.on_insert.args[0]: "
 #define TYPES "string, bytes, int32, int64, uint64, double, bool, json, with an optional trailing ?"

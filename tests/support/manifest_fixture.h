@@ -6,6 +6,7 @@
 #define DDBTEST_MANIFEST_FIXTURE_H
 
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,26 @@ static inline manifest parse_ok(const char *json)
     if (!manifest_parse(json, strlen(json), mpath, &m, err, sizeof err))
         fail_msg("unexpected error: %s", err);
     return m;
+}
+
+/* Asserts that json (len bytes) is refused with `manifest "dir/m.json": ` + the formatted
+ * message, and that the output manifest was left untouched. */
+static inline void assert_refused_text(const char *json, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static inline void assert_refused_text(const char *json, size_t len, const char *fmt, ...)
+{
+    char want[1200], got[1200] = "", tail[1000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tail, sizeof tail, fmt, ap);
+    va_end(ap);
+    snprintf(want, sizeof want, "manifest \"%s\": %s", mpath, tail);
+    manifest m, before;
+    memset(&m, 0xA5, sizeof m);
+    before = m;
+    assert_false(manifest_parse(json, len, mpath, &m, got, sizeof got));
+    assert_string_equal(got, want);
+    assert_memory_equal(&m, &before, sizeof m);
 }
 
 #endif

@@ -66,4 +66,23 @@ static char *fixture_vformat(const char *fmt, va_list ap)
     return s;
 }
 
+/* A file of tests/conformance/corpus, e.g. "events/x.json": its bytes in *len; free() it. */
+static char *fixture_corpus(const char *corpus_path, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/conformance/corpus/%s", DDB_SOURCE_DIR, corpus_path);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) fail_msg("cannot open %s", path);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long n = ftell(fp);
+    assert_true(n > 0);
+    rewind(fp);
+    char *text = malloc((size_t)n);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return text;
+}
+
 #endif

@@ -58,23 +58,9 @@ __attribute__((format(printf, 2, 3))) static const char *refuse(fixture *f, cons
 
 static const char *refuse_file(fixture *f, const char *corpus_path)
 {
-    char path[1024];
-    FILE *fp;
-    long n;
-    char *text;
-    const char *err;
-    snprintf(path, sizeof path, "%s/tests/conformance/corpus/%s", DDB_SOURCE_DIR, corpus_path);
-    fp = fopen(path, "rb");
-    if (!fp) fail_msg("cannot open %s", path);
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    n = ftell(fp);
-    assert_true(n > 0);
-    rewind(fp);
-    text = malloc((size_t)n);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
-    err = refuse_n(f, text, (size_t)n);
+    size_t n;
+    char *text = fixture_corpus(corpus_path, &n);
+    const char *err = refuse_n(f, text, n);
     free(text);
     return err;
 }

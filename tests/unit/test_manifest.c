@@ -38,23 +38,6 @@ static int make_dir(void **state)
     return 0;
 }
 
-/* Asserts that json is refused with `manifest "dir/m.json": ` + the formatted message and
- * that the output manifest was left untouched. */
-static void assert_refused_text(const char *json, size_t len, const char *fmt, ...)
-{
-    char want[1200], got[1200] = "", tail[900];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(tail, sizeof tail, fmt, ap);
-    va_end(ap);
-    snprintf(want, sizeof want, "manifest \"%s\": %s", mpath, tail);
-    manifest m, before;
-    memset(&m, 0xA5, sizeof m);
-    before = m;
-    assert_false(manifest_parse(json, len, mpath, &m, got, sizeof got));
-    assert_string_equal(got, want);
-    assert_memory_equal(&m, &before, sizeof m);
-}
 #define assert_refused(json, ...) assert_refused_text(dq(json), strlen(json), __VA_ARGS__)
 
 #define TOP_LEVEL_KEYS \
