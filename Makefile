@@ -39,7 +39,7 @@ run: build
 # the manifest, its plugins and every library they load; see docs/DEPLOY.md.
 MANIFEST ?= examples/manifest.json
 package: build
-	host/package.sh build/bin/ddbhost $(MANIFEST) build/function.zip
+	host/tools/package.sh build/bin/ddbhost $(MANIFEST) build/function.zip
 
 # Installs under PREFIX: bin/ddbhost, include/ddb/plugin.h, the pkg-config file and CMake
 # package for building plugins, the shipped plugins (lib/ddbhost/plugins/) and the man page.

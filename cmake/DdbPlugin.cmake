@@ -15,3 +15,11 @@ function(ddb_add_subdirectories parent)
     endif()
   endforeach()
 endfunction()
+
+# ddb_without_sanitizers(TARGET): TARGET is built without the tree's sanitizers (DDB_SANITIZE),
+# for what must run uninstrumented: a memory measurement, a deployment package.
+function(ddb_without_sanitizers target)
+  get_target_property(opts ${target} COMPILE_OPTIONS)
+  list(FILTER opts EXCLUDE REGEX "sanitize")
+  set_target_properties(${target} PROPERTIES COMPILE_OPTIONS "${opts}" LINK_OPTIONS "")
+endfunction()

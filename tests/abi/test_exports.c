@@ -74,20 +74,26 @@ static void plugin_stray_exports(const char *path, char *out, size_t cap)
 }
 
 /* Every host module owns one prefix named after its file (loader.c: loader_), plus ddb_ of
- * the public ABI. Read from host/ so that a new module is covered without editing this. */
+ * the public ABI. Read from host/'s parts so that a new module is covered without editing
+ * this. */
 static size_t host_prefixes(char prefixes[MAX_PREFIXES][64])
 {
-    DIR *dir = opendir(DDB_SOURCE_DIR "/host");
-    struct dirent *e;
+    static const char *const parts[] = {"core", "tools", "cli", "lambda"};
     size_t n = 0;
-    assert_non_null(dir);
     strcpy(prefixes[n++], "ddb_");
-    while ((e = readdir(dir)) && n < MAX_PREFIXES) {
-        size_t len = strlen(e->d_name);
-        if (len < 3 || len > 60 || strcmp(e->d_name + len - 2, ".c") != 0) continue;
-        snprintf(prefixes[n++], 64, "%.*s_", (int)(len - 2), e->d_name);
+    for (size_t p = 0; p < sizeof parts / sizeof *parts; p++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/host/%s", DDB_SOURCE_DIR, parts[p]);
+        DIR *dir = opendir(path);
+        struct dirent *e;
+        assert_non_null(dir);
+        while ((e = readdir(dir)) && n < MAX_PREFIXES) {
+            size_t len = strlen(e->d_name);
+            if (len < 3 || len > 60 || strcmp(e->d_name + len - 2, ".c") != 0) continue;
+            snprintf(prefixes[n++], 64, "%.*s_", (int)(len - 2), e->d_name);
+        }
+        closedir(dir);
     }
-    closedir(dir);
     return n;
 }
 

@@ -22,11 +22,6 @@ prefix=$tmp/prefix
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; }
 
-if ! grep -q 'ddbhost-plugin.pc' "$bin/plugin-api/cmake_install.cmake" 2>/dev/null; then
-    echo "SKIP: plugin-api/ is not part of this build (the top-level CMakeLists.txt must add it after host/ and plugins/)"
-    exit 77
-fi
-
 flags="-O1 -g -Wall -Wextra -Werror"
 ldflags=""
 if [ "$sanitize" = 1 ]; then

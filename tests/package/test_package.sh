@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_package.sh - proves that the deployment zip runs on its own. host/package.sh packages
+# test_package.sh - proves that the deployment zip runs on its own. host/tools/package.sh packages
 # an uninstrumented host and two plugins; the zip is unpacked into /var/task of an otherwise
 # empty root that has only what Lambda's image adds (/tmp, /dev/null, /dev/urandom, a /bin/sh
 # for bootstrap, and no shared library at all), and bootstrap, chrooted there, answers an
@@ -69,7 +69,7 @@ EOF
 
 if [ "$sanitized" = 1 ]; then
     refuse_sanitized() {
-        if "$src/host/package.sh" "$build_host" "$work/app/orders.json" "$work/sanitized.zip" \
+        if "$src/host/tools/package.sh" "$build_host" "$work/app/orders.json" "$work/sanitized.zip" \
             2>"$work/err"; then
             return 1
         fi
@@ -85,7 +85,7 @@ refuse_same_name() {
     cp "$fail_so" "$work/other/$(basename "$echo_so")"
     printf '{"tables": {"A": {"plugin": "%s"}, "B": {"plugin": "%s"}}}\n' \
         "$work/app/lib/$(basename "$echo_so")" "$work/other/$(basename "$echo_so")" > "$work/same.json"
-    if "$src/host/package.sh" "$host" "$work/same.json" "$work/same.zip" 2>"$work/err"; then
+    if "$src/host/tools/package.sh" "$host" "$work/same.json" "$work/same.zip" 2>"$work/err"; then
         return 1
     fi
     cat "$work/err"
@@ -94,12 +94,12 @@ refuse_same_name() {
 check "two different plugins with the same file name are refused" refuse_same_name
 
 zip=$work/function.zip
-if ! "$src/host/package.sh" "$host" "$work/app/orders.json" "$zip" > "$work/package.log" 2>&1; then
-    not_ok "host/package.sh packages the test build" "$(cat "$work/package.log")"
+if ! "$src/host/tools/package.sh" "$host" "$work/app/orders.json" "$zip" > "$work/package.log" 2>&1; then
+    not_ok "host/tools/package.sh packages the test build" "$(cat "$work/package.log")"
     echo "$passed passed, $failed failed"
     exit 1
 fi
-ok "host/package.sh packages the test build"
+ok "host/tools/package.sh packages the test build"
 
 loader=$(readelf -l "$host" | sed -n 's/.*Requesting program interpreter: .*\/\(.*\)\]$/\1/p')
 zip_has_layout() {

@@ -4,7 +4,7 @@
 # library they load, with our own dynamic loader and glibc, because the build machine's glibc
 # is newer than Amazon Linux 2023's. It builds nothing: `make package` builds first.
 #
-# usage: host/package.sh DDBHOST MANIFEST.json OUTPUT.zip
+# usage: host/tools/package.sh DDBHOST MANIFEST.json OUTPUT.zip
 set -euo pipefail
 
 die() {
@@ -13,7 +13,7 @@ die() {
     exit 1
 }
 
-[ $# -eq 3 ] || { echo "usage: host/package.sh DDBHOST MANIFEST.json OUTPUT.zip" >&2; exit 2; }
+[ $# -eq 3 ] || { echo "usage: host/tools/package.sh DDBHOST MANIFEST.json OUTPUT.zip" >&2; exit 2; }
 host=$1 manifest=$2 out=$3
 
 for tool in zip python3 ldd readelf; do

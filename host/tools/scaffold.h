@@ -3,11 +3,6 @@
 #ifndef DDBHOST_SCAFFOLD_H
 #define DDBHOST_SCAFFOLD_H
 
-/* plugin.h's text, NUL-terminated: plugin-api/CMakeLists.txt embeds it in the ddbhost
- * executable at build time. Weak, so that other programs built from host/ link without
- * it; `new` refuses to run where it is absent (a NULL address). */
-extern const char scaffold_plugin_h[] __attribute__((weak));
-
 /* `ddbhost new NAME [DIR]`; argv[0] is "new". Returns the exit status: 0, 1 (DIR exists or
  * cannot be written) or 2 (usage error). */
 int scaffold_main(int argc, char **argv);
