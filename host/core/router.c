@@ -1,6 +1,6 @@
 /* router.c - joins a manifest to loaded plugins and delivers decoded records to them.
  * Owns each handler instance (plugin, state, handle), the per-batch failure marks and the
- * worker process of isolated handlers; the manifest must outlive the router. Decides what
+ * worker process of isolated handlers, and the manifest it was made from. Decides what
  * fails and what is skipped under "stop" or "continue"; knows nothing of how the event
  * arrived or how the response leaves. */
 #include "router.h"
@@ -42,6 +42,7 @@ typedef struct router_route {
 } router_route;
 
 struct router {
+    manifest manifest;       /* the handlers' specs, configs and bindings point into it */
     router_route *routes;
     size_t count;
     size_t *route_records;
@@ -153,20 +154,27 @@ void router_free(router *r)
     free(r->route_records);
     free(r->outcome);
     free(r->failures);
+    manifest_free(&r->manifest);
     free(r);
 }
 
-router *router_new(const manifest *m, router_failure *why, char *err, size_t cap)
+router *router_new(manifest *taken, router_failure *why, char *err, size_t cap)
 {
     router_failure failure = ROUTER_NOMEM;
     router *r = calloc(1, sizeof *r);
-    if (!r || !(r->routes = calloc(m->count ? m->count : 1, sizeof *r->routes)) ||
-        !(r->route_records = calloc(m->count ? m->count : 1, sizeof *r->route_records))) {
-        if (r) free(r->routes);
-        free(r);
+    if (!r) {
+        manifest_free(taken);
         snprintf(err, cap, "out of memory loading plugins");
         if (why) *why = failure;
         return NULL;
+    }
+    r->manifest = *taken;
+    *taken = (manifest){0};
+    const manifest *m = &r->manifest;
+    if (!(r->routes = calloc(m->count ? m->count : 1, sizeof *r->routes)) ||
+        !(r->route_records = calloc(m->count ? m->count : 1, sizeof *r->route_records))) {
+        snprintf(err, cap, "out of memory loading plugins");
+        goto fail;
     }
     r->on_failure = m->on_failure;
     r->record_timeout_ms = m->record_timeout_ms;
@@ -208,6 +216,8 @@ void router_set_invocation(router *r, const api_invocation *inv, int64_t margin_
 const char *router_route_name(const router *r, size_t i) { return r->routes[i].table; }
 
 size_t router_route_count(const router *r) { return r->count; }
+
+const manifest *router_manifest(const router *r) { return &r->manifest; }
 
 static const router_route *router_find(const router *r, ddb_str table)
 {

@@ -40,10 +40,13 @@ typedef enum router_failure {
     ROUTER_NOMEM
 } router_failure;
 
-/* Loads and validates every plugin of m, then runs each handler's on_init. On failure
- * returns NULL with one line in err (no "ddbhost: error:" prefix) and, when why is not
- * NULL, what kind of failure it was; nothing stays loaded. m must outlive the router. */
-router *router_new(const manifest *m, router_failure *why, char *err, size_t cap);
+/* Loads and validates every plugin of m, then runs each handler's on_init. Takes m: the
+ * router owns what it held, and *m is left empty (manifest_free on it is harmless), on
+ * failure as on success. On failure returns NULL with one line in err (no "ddbhost: error:"
+ * prefix) and, when why is not NULL, what kind of failure it was; nothing stays loaded. */
+router *router_new(manifest *m, router_failure *why, char *err, size_t cap);
+/* The manifest the router was made from. Borrowed from r. */
+const manifest *router_manifest(const router *r);
 
 /* The invocation the next batches belong to (copied; its strings are borrowed until the
  * next call), or NULL for none. Plugins see it through the host API; with a deadline,
