@@ -1,7 +1,7 @@
 /* runtime.c - ddbhost as an AWS Lambda custom runtime: the Runtime API (2018-06-01) loop
  * over libcurl. Owns the one reused curl handle, the event buffer reused between
- * invocations and the current invocation's headers; every event goes through
- * process_event exactly as under `--invoke`. Knows nothing of decoding or plugins.
+ * invocations and the current invocation's headers; every event goes through a session
+ * exactly as under `--invoke`. Knows nothing of decoding or plugins.
  * libcurl is loaded here, when serving starts, not linked: its thirty-odd dependencies
  * would otherwise add ~4 ms to every `ddbhost --invoke`. */
 #include "runtime.h"
@@ -17,11 +17,8 @@
 #include <time.h>
 
 #include "api.h"
-#include "event.h"
 #include "log.h"
-#include "manifest.h"
-#include "process.h"
-#include "router.h"
+#include "session.h"
 
 #define RUNTIME_RETRY_BUDGET_MS 10000
 #define RUNTIME_CONNECT_TIMEOUT_MS 1000L
@@ -253,7 +250,7 @@ static void runtime_metric(json_object *defs, json_object *root, const char *nam
 
 /* One CloudWatch Embedded Metric Format line for the invocation. */
 static void runtime_emit_metrics(const router *r, const router_result *res,
-                                 const process_times *times)
+                                 const session_times *times)
 {
     const char *function = getenv("AWS_LAMBDA_FUNCTION_NAME");
     json_object *root = json_object_new_object(), *aws = json_object_new_object();
@@ -323,8 +320,7 @@ static void runtime_trace_env(runtime *rt)
 }
 
 /* Serves one invocation; false when the Runtime API is gone. */
-static bool runtime_invocation(runtime *rt, router *r, event_decoder *d, bool metrics,
-                               int64_t margin_ms)
+static bool runtime_invocation(runtime *rt, session *s)
 {
     char path[256], err[1024] = "out of memory";
     rt->request_id[0] = rt->function_arn[0] = rt->trace_id[0] = '\0';
@@ -339,17 +335,16 @@ static bool runtime_invocation(runtime *rt, router *r, event_decoder *d, bool me
     runtime_trace_env(rt);
     log_set_request_id(rt->request_id);
     api_invocation inv = {rt->request_id, rt->function_arn, rt->deadline_ms};
-    router_set_invocation(r, &inv, margin_ms);
 
     if (!rt->event.data && runtime_write("", 1, 0, &rt->event) != 0) return false;
     router_result res;
-    process_times times = {0, 0};
+    session_times times = {0, 0};
     char *response =
-        process_event(r, d, rt->event.data, rt->event.len, &res, &times, err, sizeof err);
+        session_process(s, rt->event.data, rt->event.len, &inv, &res, &times, err, sizeof err);
     if (response) {
         snprintf(path, sizeof path, "invocation/%s/response", rt->request_id);
         status = runtime_request(rt, path, NULL, response, strlen(response), &rt->reply);
-        if (metrics) runtime_emit_metrics(r, &res, &times);
+        if (session_manifest(s)->metrics) runtime_emit_metrics(session_router(s), &res, &times);
         free(response);
     } else {
         char message[1100];
@@ -362,13 +357,53 @@ static bool runtime_invocation(runtime *rt, router *r, event_decoder *d, bool me
         log_warn("Runtime API answered %ld to %s: %.*s", status, path,
                  (int)(rt->reply.len < 300 ? rt->reply.len : 300),
                  rt->reply.data ? rt->reply.data : "");
-    router_set_invocation(r, NULL, margin_ms);
     log_set_request_id(NULL);
     return status != 0;
 }
 
+/* libcurl loaded and its one handle set up for the Runtime API at api; false after one
+ * error line. */
+static bool runtime_open(runtime *rt, const char *api)
+{
+    if (!runtime_load_curl(&rt->lib)) return false;
+    if (rt->lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(rt->curl = rt->lib.easy_init())) {
+        log_error("cannot initialise libcurl");
+        rt->lib.global_cleanup();
+        dlclose(rt->lib.dl);
+        return false;
+    }
+    snprintf(rt->api, sizeof rt->api, "%s", api);
+    rt->lib.easy_setopt(rt->curl, CURLOPT_ERRORBUFFER, rt->curl_error);
+    rt->lib.easy_setopt(rt->curl, CURLOPT_CONNECTTIMEOUT_MS, RUNTIME_CONNECT_TIMEOUT_MS);
+    rt->lib.easy_setopt(rt->curl, CURLOPT_TIMEOUT, 0L); /* next blocks until an event comes */
+    rt->lib.easy_setopt(rt->curl, CURLOPT_NOSIGNAL, 1L);
+    rt->lib.easy_setopt(rt->curl, CURLOPT_TCP_NODELAY, 1L);
+    rt->lib.easy_setopt(rt->curl, CURLOPT_PROXY, ""); /* the Runtime API is local: no proxy */
+    rt->lib.easy_setopt(rt->curl, CURLOPT_WRITEFUNCTION, runtime_write);
+    rt->lib.easy_setopt(rt->curl, CURLOPT_HEADERFUNCTION, runtime_header);
+    rt->lib.easy_setopt(rt->curl, CURLOPT_HEADERDATA, rt);
+    return true;
+}
+
+static void runtime_close(runtime *rt)
+{
+    rt->lib.easy_cleanup(rt->curl);
+    rt->lib.global_cleanup();
+    dlclose(rt->lib.dl);
+    free(rt->event.data);
+    free(rt->reply.data);
+    if (rt->trace_set) unsetenv("_X_AMZN_TRACE_ID");
+    free(rt->trace_env);
+}
+
 int runtime_main(void)
 {
+    static const char *const init_errors[] = {
+        [SESSION_INVALID_MANIFEST] = "Runtime.InvalidManifest",
+        [SESSION_REFUSED] = "Runtime.PluginRefused",
+        [SESSION_INIT_FAILED] = "Runtime.PluginInitFailed",
+        [SESSION_NOMEM] = "Runtime.OutOfMemory",
+    };
     log_from_lambda_env();
     const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
     if (!api || !*api) {
@@ -377,60 +412,18 @@ int runtime_main(void)
         return 2;
     }
     runtime rt = {0};
-    if (!runtime_load_curl(&rt.lib)) return 1;
-    if (rt.lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(rt.curl = rt.lib.easy_init())) {
-        log_error("cannot initialise libcurl");
-        rt.lib.global_cleanup();
-        dlclose(rt.lib.dl);
-        return 1;
-    }
-    snprintf(rt.api, sizeof rt.api, "%s", api);
-    rt.lib.easy_setopt(rt.curl, CURLOPT_ERRORBUFFER, rt.curl_error);
-    rt.lib.easy_setopt(rt.curl, CURLOPT_CONNECTTIMEOUT_MS, RUNTIME_CONNECT_TIMEOUT_MS);
-    rt.lib.easy_setopt(rt.curl, CURLOPT_TIMEOUT, 0L); /* next blocks until an event comes */
-    rt.lib.easy_setopt(rt.curl, CURLOPT_NOSIGNAL, 1L);
-    rt.lib.easy_setopt(rt.curl, CURLOPT_TCP_NODELAY, 1L);
-    rt.lib.easy_setopt(rt.curl, CURLOPT_PROXY, ""); /* the Runtime API is local: no proxy */
-    rt.lib.easy_setopt(rt.curl, CURLOPT_WRITEFUNCTION, runtime_write);
-    rt.lib.easy_setopt(rt.curl, CURLOPT_HEADERFUNCTION, runtime_header);
-    rt.lib.easy_setopt(rt.curl, CURLOPT_HEADERDATA, &rt);
-
+    if (!runtime_open(&rt, api)) return 1;
     char manifest_path[1024], err[1024];
-    manifest m;
-    router *r = NULL;
-    event_decoder *d = NULL;
-    int status = 1;
-    router_failure why;
+    session_failure why;
     runtime_manifest_path(manifest_path, sizeof manifest_path);
-    if (!manifest_load(manifest_path, &m, err, sizeof err)) {
-        runtime_init_error(&rt, "Runtime.InvalidManifest", err);
-        goto done;
-    }
-    if (!(r = router_new(&m, &why, err, sizeof err))) {
-        runtime_init_error(&rt,
-                           why == ROUTER_INIT_FAILED ? "Runtime.PluginInitFailed"
-                           : why == ROUTER_REFUSED  ? "Runtime.PluginRefused"
-                                                    : "Runtime.OutOfMemory",
-                           err);
-        manifest_free(&m);
-        goto done;
-    }
-    if (!(d = event_decoder_new())) {
-        runtime_init_error(&rt, "Runtime.OutOfMemory", "out of memory");
-    } else {
+    session *s = session_open(manifest_path, NULL, &why, err, sizeof err);
+    if (s) {
         log_debug("serving %s with manifest \"%s\"", rt.api, manifest_path);
-        while (runtime_invocation(&rt, r, d, m.metrics, m.deadline_margin_ms)) {}
+        while (runtime_invocation(&rt, s)) {}
+        session_close(s);
+    } else {
+        runtime_init_error(&rt, init_errors[why], err);
     }
-    event_decoder_free(d);
-    router_free(r);
-    manifest_free(&m);
-done:
-    rt.lib.easy_cleanup(rt.curl);
-    rt.lib.global_cleanup();
-    dlclose(rt.lib.dl);
-    free(rt.event.data);
-    free(rt.reply.data);
-    if (rt.trace_set) unsetenv("_X_AMZN_TRACE_ID");
-    free(rt.trace_env);
-    return status;
+    runtime_close(&rt);
+    return 1; /* after an init error, or once the Runtime API is gone */
 }

@@ -26,6 +26,7 @@
 #define FIXTURES DDB_SOURCE_DIR "/tests/cli/fixtures"
 #define FAIL_WHEN DDB_BINARY_DIR "/tests/cli/fail_when.so"
 #define INSERT_ONLY DDB_BINARY_DIR "/tests/cli/insert_only.so"
+#define PARTIAL_LINE DDB_BINARY_DIR "/tests/cli/partial_line.so"
 #define ABI_FIXTURES DDB_BINARY_DIR "/tests/abi"
 
 #define ORDERS FIXTURES "/orders.json" /* Orders 100..104; 102 and 104 carry fail: true */
@@ -161,6 +162,55 @@ static void test_no_arguments_is_a_usage_error(void **state)
     (void)state;
     cli_run(&r, NULL, argv);
     cli_expect_usage_error(&r, NULL);
+}
+
+/* Every command of --help, by the name that selects it. */
+static const char *const cli_commands[] = {"--invoke", "check", "template", "policy",
+                                           "new", "event", "serve"};
+
+/* A usage error that lists every command, and --help that shows each. */
+static void cli_expect_every_command(run_output *r)
+{
+    run_output help;
+    const char *const argv[] = {DDB_HOST_BIN, "--help", NULL};
+    cli_run(&help, NULL, argv);
+    for (size_t i = 0; i < sizeof cli_commands / sizeof *cli_commands; i++) {
+        char word[64];
+        snprintf(word, sizeof word, "ddbhost %s", cli_commands[i]);
+        if (!strstr(r->err, cli_commands[i]) || !strstr(help.out, word))
+            fail_msg("\"%s\" missing from the usage error or --help:\n%s--- --help ---\n%s",
+                     cli_commands[i], r->err, help.out);
+    }
+    run_output_free(&help);
+}
+
+static void test_no_command_is_a_usage_error_that_lists_every_command(void **state)
+{
+    const char *const argv[] = {DDB_HOST_BIN, "--log-level", "warn", NULL};
+    run_output r;
+    (void)state;
+    cli_run(&r, NULL, argv);
+    cli_expect_every_command(&r);
+    cli_expect_usage_error(&r, "nothing to do");
+}
+
+static void test_an_unknown_command_is_a_usage_error_that_lists_every_command(void **state)
+{
+    run_output r;
+    (void)state;
+    CLI_RUN(&r, NULL, "frobnicate", "x.json");
+    cli_expect_every_command(&r);
+    cli_expect_usage_error(&r, "unknown command \"frobnicate\"");
+}
+
+/* A plugin's unfinished last line, from printf or from write(2) after the host's own last
+ * flush, never shares a line with the batch response. */
+static void test_the_response_is_a_line_of_its_own_after_a_plugin_leaves_a_line_unfinished(void **state)
+{
+    run_output r;
+    (void)state;
+    CLI_RUN(&r, NULL, "--invoke", PARTIAL_LINE, NAMES);
+    cli_expect(&r, 0, "partial 300 end\n" NO_FAILURES, NULL);
 }
 
 static void test_an_unknown_option_is_a_usage_error_that_names_it(void **state)
@@ -571,6 +621,9 @@ int main(void)
         cmocka_unit_test(test_help_prints_usage_on_stdout_and_exits_0),
         cmocka_unit_test(test_version_names_the_host_and_the_plugin_abi),
         cmocka_unit_test(test_no_arguments_is_a_usage_error),
+        cmocka_unit_test(test_no_command_is_a_usage_error_that_lists_every_command),
+        cmocka_unit_test(test_an_unknown_command_is_a_usage_error_that_lists_every_command),
+        cmocka_unit_test(test_the_response_is_a_line_of_its_own_after_a_plugin_leaves_a_line_unfinished),
         cmocka_unit_test(test_an_unknown_option_is_a_usage_error_that_names_it),
         cmocka_unit_test(test_invoke_without_an_event_is_a_usage_error),
         cmocka_unit_test(test_an_unknown_log_level_is_a_usage_error_that_names_it),

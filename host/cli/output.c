@@ -1,0 +1,112 @@
+/* output.c - standard output passed through a pipe while plugins run, so that the front
+ * door knows whether their last line ended. Owns the pipe, the copy thread and the saved
+ * descriptor of the real standard output; knows nothing of what is printed. */
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct output {
+    int real;      /* the real standard output, saved */
+    int from;      /* the pipe's read end */
+    int wake[2];   /* written once by output_end: drain the pipe and stop */
+    char last;     /* the last byte passed on, '\n' before any */
+    pthread_t thread;
+};
+
+/* Writes all of buf to fd, retrying short writes; false when fd is gone. */
+static bool output_write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Passes on what the pipe holds now; false at its end (every writer gone, or after wake,
+ * nothing more to read). */
+static bool output_pass(output *o)
+{
+    char buf[65536];
+    ssize_t n = read(o->from, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) return true;
+    if (n <= 0) return false;
+    o->last = buf[n - 1];
+    output_write_all(o->real, buf, (size_t)n); /* a closed stdout loses plugin output only */
+    return true;
+}
+
+static void *output_copy(void *arg)
+{
+    output *o = arg;
+    struct pollfd fds[2] = {{o->from, POLLIN, 0}, {o->wake[0], POLLIN, 0}};
+    for (;;) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (fds[0].revents && !output_pass(o)) break;
+        if (fds[1].revents) {
+            /* Only what is already written: a process a plugin left behind may hold the
+             * pipe open for ever. */
+            fcntl(o->from, F_SETFL, fcntl(o->from, F_GETFL) | O_NONBLOCK);
+            while (output_pass(o)) {}
+            break;
+        }
+    }
+    return NULL;
+}
+
+output *output_begin(void)
+{
+    int p[2] = {-1, -1};
+    output *o = calloc(1, sizeof *o);
+    if (!o) return NULL;
+    o->last = '\n';
+    o->wake[0] = o->wake[1] = o->real = -1;
+    fflush(stdout);
+    if (pipe2(p, O_CLOEXEC) != 0 || pipe2(o->wake, O_CLOEXEC) != 0 ||
+        (o->real = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) < 0 ||
+        dup2(p[1], STDOUT_FILENO) < 0)
+        goto fail;
+    close(p[1]);
+    p[1] = -1;
+    o->from = p[0];
+    errno = pthread_create(&o->thread, NULL, output_copy, o);
+    if (errno == 0) return o;
+    dup2(o->real, STDOUT_FILENO);
+fail:;
+    int saved = errno;
+    for (int i = 0; i < 2; i++) {
+        if (p[i] >= 0) close(p[i]);
+        if (o->wake[i] >= 0) close(o->wake[i]);
+    }
+    if (o->real >= 0) close(o->real);
+    free(o);
+    errno = saved;
+    return NULL;
+}
+
+void output_end(output *o)
+{
+    if (!o) return;
+    fflush(stdout);
+    dup2(o->real, STDOUT_FILENO); /* the pipe's last writer here is gone */
+    output_write_all(o->wake[1], "", 1);
+    pthread_join(o->thread, NULL);
+    if (o->last != '\n') output_write_all(STDOUT_FILENO, "\n", 1);
+    close(o->from);
+    close(o->wake[0]);
+    close(o->wake[1]);
+    close(o->real);
+    free(o);
+}

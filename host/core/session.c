@@ -1,0 +1,103 @@
+/* session.c - one manifest's handlers and one decoder, fed event after event: decode,
+ * deliver, log one line, answer. The single path of every front door, so that `--invoke`,
+ * Lambda and `poll` behave the same; it never reads or writes anything but what it is
+ * handed, and knows nothing of how the event arrived. */
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "event.h"
+#include "log.h"
+#include "response.h"
+#include "sys.h"
+
+struct session {
+    router *router;
+    event_decoder *decoder;
+    int64_t margin_ms; /* the manifest's deadline margin */
+};
+
+session *session_open(const char *manifest_path, const char *plugin, session_failure *why,
+                      char *err, size_t cap)
+{
+    session_failure failure = SESSION_NOMEM;
+    manifest m;
+    router_failure rf;
+    session *s = calloc(1, sizeof *s);
+    if (!s || !(s->decoder = event_decoder_new())) {
+        snprintf(err, cap, "out of memory");
+        goto fail;
+    }
+    if (!(manifest_path ? manifest_load(manifest_path, &m, err, cap)
+                        : manifest_single(plugin, &m, err, cap))) {
+        failure = SESSION_INVALID_MANIFEST;
+        goto fail;
+    }
+    s->margin_ms = m.deadline_margin_ms;
+    if (!(s->router = router_new(&m, &rf, err, cap))) { /* takes m, on failure too */
+        failure = rf == ROUTER_INIT_FAILED ? SESSION_INIT_FAILED
+                  : rf == ROUTER_REFUSED   ? SESSION_REFUSED
+                                           : SESSION_NOMEM;
+        goto fail;
+    }
+    return s;
+fail:
+    session_close(s);
+    if (why) *why = failure;
+    return NULL;
+}
+
+/* The one info line per event: what became of its records, and where the time went. */
+static void session_log(const router_result *res, const session_times *times)
+{
+    char extra[128] = "";
+    size_t n = 0;
+    if (res->undelivered)
+        n += (size_t)snprintf(extra, sizeof extra, ", %zu not attempted %s", res->undelivered,
+                              res->deadline_cut ? "for lack of time" : "after a failure");
+    if (times)
+        snprintf(extra + n, sizeof extra - n, ", decode %.3f ms, handlers %.3f ms",
+                 times->decode_ms, times->deliver_ms);
+    log_info("%zu record%s: %zu delivered, %zu failed, %zu skipped%s", res->records,
+             res->records == 1 ? "" : "s", res->delivered, res->failed, res->skipped, extra);
+}
+
+char *session_process(session *s, char *buf, size_t len, const api_invocation *inv,
+                      router_result *res, session_times *times, char *err, size_t cap)
+{
+    event_batch batch;
+    double t0 = times ? sys_monotonic_ms() : 0;
+    if (!event_decode(s->decoder, buf, len, &batch)) {
+        snprintf(err, cap, "%s", event_error(s->decoder));
+        return NULL;
+    }
+    double t1 = times ? sys_monotonic_ms() : 0;
+    router_set_invocation(s->router, inv, s->margin_ms);
+    bool delivered = router_deliver(s->router, &batch, res, err, cap);
+    router_set_invocation(s->router, NULL, s->margin_ms);
+    if (!delivered) return NULL;
+    if (times) {
+        times->decode_ms = t1 - t0;
+        times->deliver_ms = sys_monotonic_ms() - t1;
+    }
+    session_log(res, times);
+    char *response = response_json(res->failures, res->nfailures,
+                                   batch.tumbling_window ? &batch.window_state : NULL, NULL);
+    if (!response) snprintf(err, cap, "out of memory writing the batch response");
+    return response;
+}
+
+const manifest *session_manifest(const session *s) { return router_manifest(s->router); }
+
+const router *session_router(const session *s) { return s->router; }
+
+size_t session_reserved(const session *s) { return event_decoder_reserved(s->decoder); }
+
+void session_close(session *s)
+{
+    if (!s) return;
+    router_free(s->router);
+    event_decoder_free(s->decoder);
+    free(s);
+}
