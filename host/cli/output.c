@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "sys.h"
+
 struct output {
     int real;      /* the real standard output, saved */
     int from;      /* the pipe's read end */
@@ -18,19 +20,6 @@ struct output {
     char last;     /* the last byte passed on, '\n' before any */
     pthread_t thread;
 };
-
-/* Writes all of buf to fd, retrying short writes; false when fd is gone. */
-static bool output_write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
 
 /* Passes on what the pipe holds now; false at its end (every writer gone, or after wake,
  * nothing more to read). */
@@ -41,7 +30,7 @@ static bool output_pass(output *o)
     if (n < 0 && errno == EINTR) return true;
     if (n <= 0) return false;
     o->last = buf[n - 1];
-    output_write_all(o->real, buf, (size_t)n); /* a closed stdout loses plugin output only */
+    sys_write_all(o->real, buf, (size_t)n); /* a closed stdout loses plugin output only */
     return true;
 }
 
@@ -101,9 +90,9 @@ void output_end(output *o)
     if (!o) return;
     fflush(stdout);
     dup2(o->real, STDOUT_FILENO); /* the pipe's last writer here is gone */
-    output_write_all(o->wake[1], "", 1);
+    sys_write_all(o->wake[1], "", 1);
     pthread_join(o->thread, NULL);
-    if (o->last != '\n') output_write_all(STDOUT_FILENO, "\n", 1);
+    if (o->last != '\n') sys_write_all(STDOUT_FILENO, "\n", 1);
     close(o->from);
     close(o->wake[0]);
     close(o->wake[1]);

@@ -1,4 +1,4 @@
-/* sys.c - whole-file reads and the monotonic clock, shared by every module that needs them.
+/* sys.c - whole-file reads, whole writes and the monotonic clock, shared by every module that needs them.
  * Owns no state; knows nothing of what the bytes mean. */
 #include "sys.h"
 
@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 char *sys_read_file(const char *path, size_t *len)
 {
@@ -40,6 +41,19 @@ char *sys_read_file(const char *path, size_t *len)
     buf[n] = '\0';
     *len = n;
     return buf;
+}
+
+bool sys_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t k = write(fd, c, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return false;
+        c += k;
+        n -= (size_t)k;
+    }
+    return true;
 }
 
 double sys_monotonic_ms(void)
