@@ -1,6 +1,7 @@
-/* output.c - standard output passed through a pipe while plugins run, so that the front
- * door knows whether their last line ended. Owns the pipe, the copy thread and the saved
- * descriptor of the real standard output; knows nothing of what is printed. */
+/* output.c - whether the plugins' last line on standard output ended. A regular file is read
+ * back at its offset; /dev/null needs nothing; anything else (a pipe, a terminal) is passed
+ * through a pipe of ours by a thread while plugins run. Owns that pipe, the thread and the
+ * saved descriptor of the real standard output; knows nothing of what is printed. */
 #include "output.h"
 
 #include <errno.h>
@@ -9,11 +10,14 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "sys.h"
 
 struct output {
+    off_t start;   /* a regular file: its offset before the plugins ran; else -1 */
     int real;      /* the real standard output, saved */
     int from;      /* the pipe's read end */
     int wake[2];   /* written once by output_end: drain the pipe and stop */
@@ -55,14 +59,24 @@ static void *output_copy(void *arg)
     return NULL;
 }
 
+/* Where standard output goes decides how its last byte is known. */
+static bool output_is_dev_null(const struct stat *st)
+{
+    return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
+}
+
 output *output_begin(void)
 {
     int p[2] = {-1, -1};
+    struct stat st;
+    fflush(stdout);
+    if (fstat(STDOUT_FILENO, &st) == 0 && output_is_dev_null(&st)) return NULL;
     output *o = calloc(1, sizeof *o);
     if (!o) return NULL;
     o->last = '\n';
     o->wake[0] = o->wake[1] = o->real = -1;
-    fflush(stdout);
+    o->start = S_ISREG(st.st_mode) ? lseek(STDOUT_FILENO, 0, SEEK_CUR) : -1;
+    if (o->start >= 0) return o; /* no pipe: the file is read back at the end */
     if (pipe2(p, O_CLOEXEC) != 0 || pipe2(o->wake, O_CLOEXEC) != 0 ||
         (o->real = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) < 0 ||
         dup2(p[1], STDOUT_FILENO) < 0)
@@ -85,10 +99,28 @@ fail:;
     return NULL;
 }
 
+/* The byte before the regular file's offset, if anything was written since start. */
+static void output_end_file(output *o)
+{
+    char c = '\n';
+    off_t end = lseek(STDOUT_FILENO, 0, SEEK_CUR);
+    if (end > o->start) {
+        int fd = open("/proc/self/fd/1", O_RDONLY | O_CLOEXEC); /* stdout may be write-only */
+        if (fd < 0 || pread(fd, &c, 1, end - 1) != 1) c = '\n';
+        if (fd >= 0) close(fd);
+    }
+    if (c != '\n') sys_write_all(STDOUT_FILENO, "\n", 1);
+    free(o);
+}
+
 void output_end(output *o)
 {
     if (!o) return;
     fflush(stdout);
+    if (o->start >= 0) {
+        output_end_file(o);
+        return;
+    }
     dup2(o->real, STDOUT_FILENO); /* the pipe's last writer here is gone */
     sys_write_all(o->wake[1], "", 1);
     pthread_join(o->thread, NULL);

@@ -213,6 +213,25 @@ static void test_the_response_is_a_line_of_its_own_after_a_plugin_leaves_a_line_
     cli_expect(&r, 0, "partial 300 end\n" NO_FAILURES, NULL);
 }
 
+/* The same when stdout is a file that already holds text: it is read back, not piped. */
+static void test_the_response_is_a_line_of_its_own_in_a_file_after_an_unfinished_line(void **state)
+{
+    char path[1100];
+    size_t len;
+    run_output r;
+    (void)state;
+    snprintf(path, sizeof path, "%s/partial-stdout.txt", cli_tmp);
+    assert_true(run_write_file(path, "before\n"));
+    const char *const argv[] = {"/bin/sh", "-c", "exec \"$0\" --invoke \"$1\" \"$2\" >> \"$3\"",
+                                DDB_HOST_BIN, PARTIAL_LINE, NAMES, path, NULL};
+    cli_run(&r, NULL, argv);
+    cli_expect(&r, 0, "", NULL);
+    char *text = run_read_file(path, &len);
+    assert_non_null(text);
+    assert_string_equal(text, "before\npartial 300 end\n" NO_FAILURES);
+    free(text);
+}
+
 static void test_an_unknown_option_is_a_usage_error_that_names_it(void **state)
 {
     run_output r;
@@ -624,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_no_command_is_a_usage_error_that_lists_every_command),
         cmocka_unit_test(test_an_unknown_command_is_a_usage_error_that_lists_every_command),
         cmocka_unit_test(test_the_response_is_a_line_of_its_own_after_a_plugin_leaves_a_line_unfinished),
+        cmocka_unit_test(test_the_response_is_a_line_of_its_own_in_a_file_after_an_unfinished_line),
         cmocka_unit_test(test_an_unknown_option_is_a_usage_error_that_names_it),
         cmocka_unit_test(test_invoke_without_an_event_is_a_usage_error),
         cmocka_unit_test(test_an_unknown_log_level_is_a_usage_error_that_names_it),
