@@ -1,14 +1,12 @@
-/* runtime.c - ddbhost as an AWS Lambda custom runtime: the Runtime API (2018-06-01) loop
- * over libcurl. Owns the one reused curl handle, the event buffer reused between
- * invocations and the current invocation's headers; every event goes through a session
- * exactly as under `--invoke`. Knows nothing of decoding or plugins.
- * libcurl is loaded here, when serving starts, not linked: its thirty-odd dependencies
- * would otherwise add ~4 ms to every `ddbhost --invoke`. */
+/* runtime.c - ddbhost as an AWS Lambda custom runtime: the Runtime API (2018-06-01) loop.
+ * Owns the one connection to the API (through http.c: plain HTTP/1.1 on a local socket, no
+ * libcurl and its dozens of libraries to load at every cold start), the current invocation's
+ * headers and the rules of the protocol: what is retried (a request that could not be sent),
+ * what never is (a POST that went out), when to exit (the API is gone, or answered 500).
+ * Every event goes through a session exactly as under `--invoke`; knows nothing of decoding
+ * or plugins. */
 #include "runtime.h"
 
-#define CURL_DISABLE_TYPECHECK
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,132 +15,54 @@
 #include <time.h>
 
 #include "api.h"
+#include "http.h"
 #include "log.h"
 #include "session.h"
 
 #define RUNTIME_RETRY_BUDGET_MS 10000
-#define RUNTIME_CONNECT_TIMEOUT_MS 1000L
-#define RUNTIME_FIRST_EVENT_CAP (256u * 1024u)
-
-/* The few libcurl entry points the loop uses. */
-typedef struct runtime_curl {
-    void *dl;
-    CURLcode (*global_init)(long flags);
-    void (*global_cleanup)(void);
-    CURL *(*easy_init)(void);
-    void (*easy_cleanup)(CURL *curl);
-    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
-    CURLcode (*easy_perform)(CURL *curl);
-    CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
-    const char *(*easy_strerror)(CURLcode code);
-    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
-    void (*slist_free_all)(struct curl_slist *list);
-} runtime_curl;
-
-static bool runtime_load_curl(runtime_curl *lib)
-{
-    static const char *const names[] = {
-        "curl_global_init",  "curl_global_cleanup", "curl_easy_init",    "curl_easy_cleanup",
-        "curl_easy_setopt",  "curl_easy_perform",   "curl_easy_getinfo", "curl_easy_strerror",
-        "curl_slist_append", "curl_slist_free_all",
-    };
-    void (**slots[])(void) = {
-        (void (**)(void))&lib->global_init,  (void (**)(void))&lib->global_cleanup,
-        (void (**)(void))&lib->easy_init,    (void (**)(void))&lib->easy_cleanup,
-        (void (**)(void))&lib->easy_setopt,  (void (**)(void))&lib->easy_perform,
-        (void (**)(void))&lib->easy_getinfo, (void (**)(void))&lib->easy_strerror,
-        (void (**)(void))&lib->slist_append, (void (**)(void))&lib->slist_free_all,
-    };
-    lib->dl = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!lib->dl) {
-        log_error("cannot load libcurl, which serving the Runtime API needs: %s "
-                  "(hint: install libcurl4, or package it with the function)",
-                  dlerror());
-        return false;
-    }
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        void *sym = dlsym(lib->dl, names[i]);
-        if (!sym) {
-            log_error("libcurl lacks %s", names[i]);
-            dlclose(lib->dl);
-            return false;
-        }
-        memcpy(slots[i], &sym, sizeof sym);
-    }
-    return true;
-}
-
-typedef struct runtime_buffer {
-    char *data;
-    size_t len, cap;
-} runtime_buffer;
 
 typedef struct runtime {
-    runtime_curl lib;
-    CURL *curl;
+    http_client *http;
     char api[256];               /* host:port */
-    runtime_buffer event;        /* the event body, with a spare byte for the decoder */
-    runtime_buffer reply;        /* bodies of answers to our POSTs, for error messages */
     char request_id[128];
     char function_arn[512];
     char trace_id[512];
     int64_t deadline_ms;
-    char curl_error[CURL_ERROR_SIZE];
     char *trace_env;             /* "_X_AMZN_TRACE_ID=...", owned, handed to putenv */
     size_t trace_cap;
     bool trace_set;              /* trace_env is in the environment */
+    bool gone;                   /* the API went away or told the runtime to exit */
 } runtime;
 
 /* ---- HTTP ------------------------------------------------------------------------------ */
 
-static size_t runtime_write(char *ptr, size_t size, size_t n, void *userdata)
+static bool runtime_header_is(const char *name, size_t len, const char *want)
 {
-    runtime_buffer *b = userdata;
-    size_t add = size * n;
-    if (b->len + add + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : RUNTIME_FIRST_EVENT_CAP;
-        while (cap < b->len + add + 1) cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) return 0; /* curl reports a write error */
-        b->data = grown;
-        b->cap = cap;
+    return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+/* The invocation's headers from `next`. */
+static void runtime_header(void *ctx, const char *name, size_t name_len, const char *value,
+                           size_t value_len)
+{
+    runtime *rt = ctx;
+    char *out = NULL;
+    size_t cap = 0;
+    char deadline[32];
+    if (runtime_header_is(name, name_len, "Lambda-Runtime-Aws-Request-Id")) {
+        out = rt->request_id;
+        cap = sizeof rt->request_id;
+    } else if (runtime_header_is(name, name_len, "Lambda-Runtime-Invoked-Function-Arn")) {
+        out = rt->function_arn;
+        cap = sizeof rt->function_arn;
+    } else if (runtime_header_is(name, name_len, "Lambda-Runtime-Trace-Id")) {
+        out = rt->trace_id;
+        cap = sizeof rt->trace_id;
+    } else if (runtime_header_is(name, name_len, "Lambda-Runtime-Deadline-Ms")) {
+        snprintf(deadline, sizeof deadline, "%.*s", (int)value_len, value);
+        rt->deadline_ms = strtoll(deadline, NULL, 10);
     }
-    memcpy(b->data + b->len, ptr, add);
-    b->len += add;
-    return add;
-}
-
-/* Copies the value of header `name` from a raw header line into out, trimmed. */
-static void runtime_header_value(const char *line, size_t len, const char *name, char *out,
-                                 size_t cap)
-{
-    size_t n = strlen(name);
-    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0) return;
-    const char *v = line + n + 1, *end = line + len;
-    while (v < end && (*v == ' ' || *v == '\t')) v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
-    snprintf(out, cap, "%.*s", (int)(end - v), v);
-}
-
-static size_t runtime_header(char *line, size_t size, size_t n, void *userdata)
-{
-    runtime *rt = userdata;
-    size_t len = size * n;
-    char deadline[32] = "";
-    runtime_header_value(line, len, "Lambda-Runtime-Aws-Request-Id", rt->request_id,
-                         sizeof rt->request_id);
-    runtime_header_value(line, len, "Lambda-Runtime-Invoked-Function-Arn", rt->function_arn,
-                         sizeof rt->function_arn);
-    runtime_header_value(line, len, "Lambda-Runtime-Trace-Id", rt->trace_id, sizeof rt->trace_id);
-    runtime_header_value(line, len, "Lambda-Runtime-Deadline-Ms", deadline, sizeof deadline);
-    if (deadline[0]) rt->deadline_ms = strtoll(deadline, NULL, 10);
-    return len;
-}
-
-static bool runtime_transient(CURLcode rc)
-{
-    return rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
-           rc == CURLE_GOT_NOTHING || rc == CURLE_OPERATION_TIMEDOUT;
+    if (out) snprintf(out, cap, "%.*s", (int)value_len, value);
 }
 
 static void runtime_sleep_ms(long ms)
@@ -151,67 +71,67 @@ static void runtime_sleep_ms(long ms)
     nanosleep(&t, NULL);
 }
 
-/* One request to the Runtime API; retries transient connection failures with backoff for
- * up to RUNTIME_RETRY_BUDGET_MS. GET when body is NULL. Returns the HTTP status, or 0 when
- * the API stayed unreachable (logged). */
+/* One request to the Runtime API (GET when body is NULL). A request that could not be sent
+ * is tried again, with backoff, for up to RUNTIME_RETRY_BUDGET_MS; so is a GET whose answer
+ * was lost (the server restarted while the runtime waited in `next`), but a POST that went
+ * out is never sent twice. Returns the HTTP status, or 0 when the API is gone (logged). */
 static long runtime_request(runtime *rt, const char *path, const char *error_type,
-                            const char *body, size_t len, runtime_buffer *sink)
+                            const char *body, size_t len, http_response *res)
 {
-    char url[512], type_header[160];
-    snprintf(url, sizeof url, "http://%s/2018-06-01/runtime/%s", rt->api, path);
-    struct curl_slist *headers = NULL;
+    char url[512], type_header[160], err[512];
+    const char *headers[3] = {NULL, NULL, NULL};
+    snprintf(url, sizeof url, "/2018-06-01/runtime/%s", path);
     if (body) {
-        headers = rt->lib.slist_append(headers, "Content-Type: application/json");
-        headers = rt->lib.slist_append(headers, "Expect:");
+        headers[0] = "Content-Type: application/json";
         if (error_type) {
             snprintf(type_header, sizeof type_header, "Lambda-Runtime-Function-Error-Type: %s",
                      error_type);
-            headers = rt->lib.slist_append(headers, type_header);
+            headers[1] = type_header;
         }
     }
-    CURL *c = rt->curl;
-    rt->lib.easy_setopt(c, CURLOPT_URL, url);
-    rt->lib.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    rt->lib.easy_setopt(c, CURLOPT_WRITEDATA, sink);
-    if (body) {
-        rt->lib.easy_setopt(c, CURLOPT_POST, 1L);
-        rt->lib.easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        rt->lib.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    } else {
-        rt->lib.easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    }
-    long status = 0, wait_ms = 10, waited = 0;
+    long wait_ms = 10, waited = 0;
     for (;;) {
-        sink->len = 0;
-        CURLcode rc = rt->lib.easy_perform(c);
-        if (rc == CURLE_OK) {
-            rt->lib.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-            break;
-        }
-        if (!runtime_transient(rc) || waited >= RUNTIME_RETRY_BUDGET_MS) {
-            log_error("Runtime API at %s unreachable: %s", rt->api,
-                      rt->curl_error[0] ? rt->curl_error : rt->lib.easy_strerror(rc));
-            break;
+        http_outcome o = http_request(rt->http, body ? "POST" : "GET", url, headers, body, len,
+                                      res, body ? NULL : runtime_header, rt, err, sizeof err);
+        if (o == HTTP_ANSWERED) return res->status;
+        if ((o == HTTP_LOST && body) || waited >= RUNTIME_RETRY_BUDGET_MS) {
+            log_error("Runtime API at %s unreachable: %s%s", rt->api, err,
+                      o == HTTP_LOST ? " (the request was sent, so it is not sent again)" : "");
+            return 0;
         }
         runtime_sleep_ms(wait_ms);
         waited += wait_ms;
         wait_ms = wait_ms * 2 > 1000 ? 1000 : wait_ms * 2;
     }
-    rt->lib.slist_free_all(headers);
-    return status;
 }
 
-/* POSTs {"errorMessage": message, "errorType": type} to path. */
-static long runtime_post_error(runtime *rt, const char *path, const char *type, const char *message)
+/* POSTs {"errorMessage": message, "errorType": type} to path; the answer in res. */
+static long runtime_post_error(runtime *rt, const char *path, const char *type, const char *message,
+                               http_response *res)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "errorMessage", json_object_new_string(message));
     json_object_object_add(o, "errorType", json_object_new_string(type));
     size_t len;
     const char *body = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-    long status = runtime_request(rt, path, type, body, len, &rt->reply);
+    long status = runtime_request(rt, path, type, body, len, res);
     json_object_put(o);
     return status;
+}
+
+/* Whether an answer to a POST lets the loop go on; a 500 means the runtime must exit. */
+static bool runtime_answered(long status, const char *path, const http_response *res)
+{
+    int excerpt = (int)(res->body_len < 300 ? res->body_len : 300);
+    if (status == 0) return false;
+    if (status == 202) return true;
+    if (status >= 500) {
+        log_error("Runtime API answered %ld to %s: %.*s (it asks the runtime to exit)", status,
+                  path, excerpt, res->body);
+        return false;
+    }
+    log_warn("Runtime API answered %ld to %s: %.*s", status, path, excerpt, res->body);
+    return true;
 }
 
 /* ---- set-up -------------------------------------------------------------------------- */
@@ -232,8 +152,9 @@ static void runtime_manifest_path(char *out, size_t cap)
 
 static void runtime_init_error(runtime *rt, const char *type, const char *message)
 {
+    http_response res;
     log_error("%s", message);
-    runtime_post_error(rt, "init/error", type, message);
+    runtime_answered(runtime_post_error(rt, "init/error", type, message, &res), "init/error", &res);
 }
 
 /* ---- metrics ------------------------------------------------------------------------- */
@@ -319,79 +240,60 @@ static void runtime_trace_env(runtime *rt)
     rt->trace_set = true;
 }
 
-/* Serves one invocation; false when the Runtime API is gone. */
+/* `next`: the invocation's event in res and its headers in rt; false when the loop ends. */
+static bool runtime_next(runtime *rt, http_response *res)
+{
+    rt->request_id[0] = rt->function_arn[0] = rt->trace_id[0] = '\0';
+    rt->deadline_ms = 0;
+    long status = runtime_request(rt, "invocation/next", NULL, NULL, 0, res);
+    if (status == 0) return false;
+    int excerpt = (int)(res->body_len < 300 ? res->body_len : 300);
+    if (status != 200) {
+        log_error("Runtime API answered %ld to invocation/next: %.*s%s", status, excerpt,
+                  res->body, status >= 500 ? " (it asks the runtime to exit)" : "");
+        return false;
+    }
+    if (!rt->request_id[0]) {
+        log_error("Runtime API answered invocation/next with no Lambda-Runtime-Aws-Request-Id "
+                  "header: the answer cannot be sent anywhere");
+        return false;
+    }
+    return true;
+}
+
+/* Serves one invocation; false when the Runtime API is gone or asks the runtime to exit. */
 static bool runtime_invocation(runtime *rt, session *s)
 {
     char path[256], err[1024] = "out of memory";
-    rt->request_id[0] = rt->function_arn[0] = rt->trace_id[0] = '\0';
-    rt->deadline_ms = 0;
-    long status = runtime_request(rt, "invocation/next", NULL, NULL, 0, &rt->event);
-    if (status == 0) return false;
-    if (status != 200 || !rt->request_id[0]) {
-        log_error("Runtime API answered %ld to invocation/next%s", status,
-                  rt->request_id[0] ? "" : " without a request id");
-        return false;
-    }
+    http_response res;
+    if (!runtime_next(rt, &res)) return false;
     runtime_trace_env(rt);
     log_set_request_id(rt->request_id);
     api_invocation inv = {rt->request_id, rt->function_arn, rt->deadline_ms};
-
-    if (!rt->event.data && runtime_write("", 1, 0, &rt->event) != 0) return false;
-    router_result res;
+    router_result result;
     session_times times = {0, 0};
-    char *response =
-        session_process(s, rt->event.data, rt->event.len, &inv, &res, &times, err, sizeof err);
+    long status;
+    char *response = session_process(s, res.body, res.body_len, &inv, &result, &times, err, sizeof err);
     if (response) {
         snprintf(path, sizeof path, "invocation/%s/response", rt->request_id);
-        status = runtime_request(rt, path, NULL, response, strlen(response), &rt->reply);
-        if (session_manifest(s)->metrics) runtime_emit_metrics(session_router(s), &res, &times);
+        status = runtime_request(rt, path, NULL, response, strlen(response), &res);
+        if (session_manifest(s)->metrics) runtime_emit_metrics(session_router(s), &result, &times);
         free(response);
     } else {
         char message[1100];
         snprintf(message, sizeof message, "event: %s", err);
         log_error("%s", message);
         snprintf(path, sizeof path, "invocation/%s/error", rt->request_id);
-        status = runtime_post_error(rt, path, "Runtime.InvalidEvent", message);
+        status = runtime_post_error(rt, path, "Runtime.InvalidEvent", message, &res);
     }
-    if (status != 202 && status != 0)
-        log_warn("Runtime API answered %ld to %s: %.*s", status, path,
-                 (int)(rt->reply.len < 300 ? rt->reply.len : 300),
-                 rt->reply.data ? rt->reply.data : "");
+    bool go_on = runtime_answered(status, path, &res);
     log_set_request_id(NULL);
-    return status != 0;
-}
-
-/* libcurl loaded and its one handle set up for the Runtime API at api; false after one
- * error line. */
-static bool runtime_open(runtime *rt, const char *api)
-{
-    if (!runtime_load_curl(&rt->lib)) return false;
-    if (rt->lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(rt->curl = rt->lib.easy_init())) {
-        log_error("cannot initialise libcurl");
-        rt->lib.global_cleanup();
-        dlclose(rt->lib.dl);
-        return false;
-    }
-    snprintf(rt->api, sizeof rt->api, "%s", api);
-    rt->lib.easy_setopt(rt->curl, CURLOPT_ERRORBUFFER, rt->curl_error);
-    rt->lib.easy_setopt(rt->curl, CURLOPT_CONNECTTIMEOUT_MS, RUNTIME_CONNECT_TIMEOUT_MS);
-    rt->lib.easy_setopt(rt->curl, CURLOPT_TIMEOUT, 0L); /* next blocks until an event comes */
-    rt->lib.easy_setopt(rt->curl, CURLOPT_NOSIGNAL, 1L);
-    rt->lib.easy_setopt(rt->curl, CURLOPT_TCP_NODELAY, 1L);
-    rt->lib.easy_setopt(rt->curl, CURLOPT_PROXY, ""); /* the Runtime API is local: no proxy */
-    rt->lib.easy_setopt(rt->curl, CURLOPT_WRITEFUNCTION, runtime_write);
-    rt->lib.easy_setopt(rt->curl, CURLOPT_HEADERFUNCTION, runtime_header);
-    rt->lib.easy_setopt(rt->curl, CURLOPT_HEADERDATA, rt);
-    return true;
+    return go_on;
 }
 
 static void runtime_close(runtime *rt)
 {
-    rt->lib.easy_cleanup(rt->curl);
-    rt->lib.global_cleanup();
-    dlclose(rt->lib.dl);
-    free(rt->event.data);
-    free(rt->reply.data);
+    http_client_free(rt->http);
     if (rt->trace_set) unsetenv("_X_AMZN_TRACE_ID");
     free(rt->trace_env);
 }
@@ -406,24 +308,29 @@ int runtime_main(void)
     };
     log_from_lambda_env();
     const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+    char manifest_path[1024], err[1024];
     if (!api || !*api) {
         log_error("AWS_LAMBDA_RUNTIME_API is not set: not running inside Lambda "
                   "(hint: use --invoke PLUGIN.so EVENT.json to run locally)");
-        return 2;
+        return RUNTIME_EXIT_USAGE;
     }
     runtime rt = {0};
-    if (!runtime_open(&rt, api)) return 1;
-    char manifest_path[1024], err[1024];
+    snprintf(rt.api, sizeof rt.api, "%s", api);
+    if (!(rt.http = http_client_new(api, "ddbhost/" DDBHOST_VERSION, err, sizeof err))) {
+        log_error("AWS_LAMBDA_RUNTIME_API: %s", err);
+        return RUNTIME_EXIT_API_GONE;
+    }
     session_failure why;
     runtime_manifest_path(manifest_path, sizeof manifest_path);
     session *s = session_open(manifest_path, NULL, &why, err, sizeof err);
-    if (s) {
-        log_debug("serving %s with manifest \"%s\"", rt.api, manifest_path);
-        while (runtime_invocation(&rt, s)) {}
-        session_close(s);
-    } else {
+    if (!s) {
         runtime_init_error(&rt, init_errors[why], err);
+        runtime_close(&rt);
+        return RUNTIME_EXIT_INIT;
     }
+    log_debug("serving %s with manifest \"%s\"", rt.api, manifest_path);
+    while (runtime_invocation(&rt, s)) {}
+    session_close(s);
     runtime_close(&rt);
-    return 1; /* after an init error, or once the Runtime API is gone */
+    return RUNTIME_EXIT_API_GONE;
 }

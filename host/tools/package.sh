@@ -145,16 +145,6 @@ find_lib() {
 
 cp -L "$host" "$stage/bin/ddbhost"
 copy_libs "$host"
-# ldd cannot see what the host loads with dlopen: libcurl, when it starts serving the Runtime
-# API (host/runtime.c), so that the command line starts without it.
-dlopened=(libcurl.so.4)
-for soname in "${dlopened[@]}"; do
-    path=$(find_lib "$soname")
-    [ -n "$path" ] || die "$soname, which ddbhost loads to serve the Runtime API, is not installed" \
-                          "install it (Debian: libcurl4), or run \`make deps\`"
-    cp -L "$path" "$stage/lib/$soname"
-    copy_libs "$path"
-done
 while IFS= read -r plugin; do
     [ -n "$plugin" ] || continue
     cp -L "$plugin" "$stage/plugins/"

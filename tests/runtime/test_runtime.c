@@ -641,9 +641,10 @@ static void test_no_server_at_all_ends_with_the_unreachable_error(void **state)
     r.err = harness_slurp(r.host.err_path);
     run_split_lines(r.err, strlen(r.err), &lines);
     snprintf(want, sizeof want, "ddbhost: error: Runtime API at 127.0.0.1:%d unreachable: ", port);
-    RT_CHECK(&r, r.host.status == 1 && lines.count > 0 &&
+    RT_CHECK(&r, r.host.status == 3 && lines.count > 0 &&
                      !strncmp(lines.line[lines.count - 1], want, strlen(want)),
-             "expected exit status 1 and a last stderr line starting\n  %s", want);
+             "expected exit status 3 (the Runtime API is gone) and a last stderr line starting\n  %s",
+             want);
     run_lines_free(&lines);
     rt_free(&r);
 }
