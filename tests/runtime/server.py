@@ -9,6 +9,7 @@ ddbhost beyond the protocol.
 Usage:
   server.py (--events-dir DIR | --event FILE ...) [--timeout-ms N] [--repeat K]
             [--state FILE] [--exit-when-done] [--port P] [--function-arn ARN]
+            [--answer-response STATUS]
             [--rss-pid-file FILE --rss-every N]
 
 The first line on stdout is "PORT <n>". --timeout-ms sets the invocation timeout (the
@@ -29,7 +30,7 @@ whose body is not {"errorMessage": "...", "errorType": "<the same type>"}, gets 
 
 Each line of the state file is one JSON object with a "kind":
   next        an event handed out: seq, request_id, event, deadline_ms, trace_id
-  response    an answer: request_id, event, status, body, content_type, late
+  response    an answer: request_id, event, status, body, content_type, user_agent, late
   error       an error answer: the same plus error_type, error_message
   init_error  status, error_type, error_message, body
   refused     a request answered 4xx: status, method, path, error_type, reason
@@ -293,8 +294,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.refuse(413, "RequestEntityTooLarge",
                                    "Exceeded maximum allowed payload size (%d bytes)." % MAX_PAYLOAD,
                                    request_id)
-            fields = dict(request_id=request_id, event=inv.event, status=202,
+            status = lam.args.answer_response if what == "response" else 202
+            fields = dict(request_id=request_id, event=inv.event, status=status,
                           content_type=self.headers.get("Content-Type"),
+                          user_agent=self.headers.get("User-Agent"),
                           body=body.decode("utf-8", "replace"),
                           late=now_ms() > inv.deadline_ms, ms_left=inv.deadline_ms - now_ms())
             if what == "error":
@@ -304,6 +307,9 @@ class Handler(BaseHTTPRequestHandler):
                 fields.update(error_type=parsed[0], error_message=parsed[1])
             lam.close(inv)
             lam.log.write(what, **fields)
+        if status != 202:  # --answer-response: Lambda's answer when its side has failed
+            return self.send_json(status, {"errorMessage": "the test asked for %d" % status,
+                                           "errorType": "Runtime.ContainerError"})
         self.send_json(202, {"status": "OK"})
 
     def init_error(self, body):
@@ -361,6 +367,9 @@ def parse_args(argv):
     p.add_argument("--exit-when-done", action="store_true")
     p.add_argument("--port", type=int, default=0, help="port to listen on (default: any free)")
     p.add_argument("--function-arn", default=DEFAULT_ARN)
+    p.add_argument("--answer-response", type=int, default=202, metavar="STATUS",
+                   help="answer every /response with STATUS (default 202); the answer is logged "
+                   "with that status")
     p.add_argument("--rss-pid-file", metavar="FILE",
                    help="file holding the pid whose VmRSS is sampled (see --rss-every)")
     p.add_argument("--rss-every", type=int, default=0, metavar="N",

@@ -649,6 +649,50 @@ static void test_no_server_at_all_ends_with_the_unreachable_error(void **state)
     rt_free(&r);
 }
 
+/* Lambda answers 500 when its side has failed, and asks the runtime to exit: ddbhost exits 3
+ * at once, and neither sends the response again nor asks for another event. */
+static void test_a_500_to_a_response_ends_the_runtime_without_sending_it_again(void **state)
+{
+    char env_manifest[700];
+    const char *const args[] = {"--answer-response", "500", "--event", NAMES, "--event", NAMES, NULL};
+    const char *const env[] = {env_manifest, NULL};
+    size_t responses, served;
+    rt_run r;
+    (void)state;
+    rt_probe_env(env_manifest, sizeof env_manifest);
+    memset(&r, 0, sizeof r);
+    rt_start_server(&r, args);
+    assert_true(harness_host_start(&r.host, r.server.port, NULL, env));
+    rt_finish(&r, true);
+    json_object *e = harness_entry(r.log, "response", 0, &responses);
+    harness_entry(r.log, "next", 0, &served);
+    RT_CHECK(&r, r.host.status == 3, "expected ddbhost to exit 3, got %d", r.host.status);
+    RT_CHECK(&r, responses == 1 && served == 1,
+             "expected one event and one response, got %zu and %zu", served, responses);
+    RT_CHECK(&r, e && json_object_get_int(json_object_object_get(e, "status")) == 500,
+             "the one response was not the one answered 500");
+    rt_expect_stderr_has(&r, "answered 500 to invocation/");
+    rt_expect_stderr_has(&r, "(it asks the runtime to exit)");
+    rt_free(&r);
+}
+
+/* Every request names the runtime in User-Agent, as Lambda's own clients do. */
+static void test_requests_carry_the_hosts_user_agent(void **state)
+{
+    char env_manifest[700];
+    const char *const args[] = {"--event", NAMES, NULL};
+    const char *const env[] = {env_manifest, NULL};
+    rt_run r;
+    (void)state;
+    rt_probe_env(env_manifest, sizeof env_manifest);
+    rt_serve(&r, args, env);
+    rt_expect_clean(&r, 1);
+    const char *agent = harness_str(harness_entry(r.log, "response", 0, NULL), "user_agent");
+    RT_CHECK(&r, agent && !strncmp(agent, "ddbhost/", 8), "expected User-Agent ddbhost/VERSION, got %s",
+             agent ? agent : "none");
+    rt_free(&r);
+}
+
 static void test_serve_without_a_runtime_api_is_a_usage_error(void **state)
 {
     const char *const argv[] = {DDB_HOST_BIN, "serve", NULL};
@@ -852,6 +896,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         RT_TEST(test_every_corpus_event_is_answered_as_invoke_answers_it_twice_in_a_row),
         RT_TEST(test_a_record_the_plugin_fails_is_named_in_the_response),
+        RT_TEST(test_a_500_to_a_response_ends_the_runtime_without_sending_it_again),
+        RT_TEST(test_requests_carry_the_hosts_user_agent),
         RT_TEST(test_a_short_deadline_stops_delivery_and_names_the_first_undelivered_record),
         RT_TEST(test_an_invalid_manifest_is_an_init_error_with_the_clis_message),
         RT_TEST(test_a_missing_manifest_is_an_init_error_naming_where_it_looked),
