@@ -307,6 +307,9 @@ class Handler(BaseHTTPRequestHandler):
                 fields.update(error_type=parsed[0], error_message=parsed[1])
             lam.close(inv)
             lam.log.write(what, **fields)
+        if status == 0:  # --answer-response 0: the connection drops with no answer
+            self.close_connection = True
+            return
         if status != 202:  # --answer-response: Lambda's answer when its side has failed
             return self.send_json(status, {"errorMessage": "the test asked for %d" % status,
                                            "errorType": "Runtime.ContainerError"})
@@ -368,8 +371,8 @@ def parse_args(argv):
     p.add_argument("--port", type=int, default=0, help="port to listen on (default: any free)")
     p.add_argument("--function-arn", default=DEFAULT_ARN)
     p.add_argument("--answer-response", type=int, default=202, metavar="STATUS",
-                   help="answer every /response with STATUS (default 202); the answer is logged "
-                   "with that status")
+                   help="answer every /response with STATUS (default 202; 0: drop the connection "
+                   "instead of answering); the answer is logged with that status")
     p.add_argument("--rss-pid-file", metavar="FILE",
                    help="file holding the pid whose VmRSS is sampled (see --rss-every)")
     p.add_argument("--rss-every", type=int, default=0, metavar="N",

@@ -676,6 +676,28 @@ static void test_a_500_to_a_response_ends_the_runtime_without_sending_it_again(v
     rt_free(&r);
 }
 
+/* A response whose answer never comes (the connection drops) may have been taken: it is not
+ * sent again, and with the API gone the runtime exits 3. */
+static void test_a_response_whose_answer_is_lost_is_not_sent_again(void **state)
+{
+    char env_manifest[700];
+    const char *const args[] = {"--answer-response", "0", "--event", NAMES, "--event", NAMES, NULL};
+    const char *const env[] = {env_manifest, NULL};
+    size_t responses;
+    rt_run r;
+    (void)state;
+    rt_probe_env(env_manifest, sizeof env_manifest);
+    memset(&r, 0, sizeof r);
+    rt_start_server(&r, args);
+    assert_true(harness_host_start(&r.host, r.server.port, NULL, env));
+    rt_finish(&r, true);
+    harness_entry(r.log, "response", 0, &responses);
+    RT_CHECK(&r, r.host.status == 3, "expected ddbhost to exit 3, got %d", r.host.status);
+    RT_CHECK(&r, responses == 1, "the response was sent %zu times", responses);
+    rt_expect_stderr_has(&r, "(the request was sent, so it is not sent again)");
+    rt_free(&r);
+}
+
 /* Every request names the runtime in User-Agent, as Lambda's own clients do. */
 static void test_requests_carry_the_hosts_user_agent(void **state)
 {
@@ -897,6 +919,7 @@ int main(void)
         RT_TEST(test_every_corpus_event_is_answered_as_invoke_answers_it_twice_in_a_row),
         RT_TEST(test_a_record_the_plugin_fails_is_named_in_the_response),
         RT_TEST(test_a_500_to_a_response_ends_the_runtime_without_sending_it_again),
+        RT_TEST(test_a_response_whose_answer_is_lost_is_not_sent_again),
         RT_TEST(test_requests_carry_the_hosts_user_agent),
         RT_TEST(test_a_short_deadline_stops_delivery_and_names_the_first_undelivered_record),
         RT_TEST(test_an_invalid_manifest_is_an_init_error_with_the_clis_message),
