@@ -12,7 +12,7 @@ MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build run package install test test-gcc test-clang memcheck fuzz bench bench-deps clean
+.PHONY: all deps build run package install test test-gcc test-clang test-release memcheck fuzz bench bench-deps clean
 
 all: build
 
@@ -49,8 +49,9 @@ install: build
 	cmake --install build --prefix $(PREFIX)
 
 # Every test, under AddressSanitizer + UndefinedBehaviorSanitizer, built with gcc and with
-# clang (which also builds the fuzz targets and runs each briefly).
-test: deps test-gcc test-clang
+# clang (which also builds the fuzz targets and runs each briefly), then once more as a user
+# or packager builds it: Release, no sanitizers, tests on.
+test: deps test-gcc test-clang test-release
 
 test-gcc:
 	CC=gcc cmake -S . -B build-gcc -DCMAKE_BUILD_TYPE=Debug -DDDB_SANITIZE=ON >/dev/null
@@ -61,6 +62,11 @@ test-clang:
 	CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Debug -DDDB_SANITIZE=ON -DDDB_FUZZ=ON >/dev/null
 	cmake --build build-clang -j $(JOBS)
 	cd build-clang && ctest --output-on-failure -j $(JOBS)
+
+test-release:
+	CC=gcc cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build-release -j $(JOBS)
+	cd build-release && ctest --output-on-failure -j $(JOBS)
 
 # The end-to-end tests (the CLI, the conformance corpus, the loader's refusals, the runtime)
 # with every ddbhost they start run under valgrind memcheck, in a build without sanitizers
@@ -129,4 +135,4 @@ bench: bench-deps
 	python3 bench/run.py build-bench
 
 clean:
-	rm -rf build build-gcc build-clang build-fuzz build-bench build-memcheck
+	rm -rf build build-gcc build-clang build-release build-fuzz build-bench build-memcheck

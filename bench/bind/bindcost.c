@@ -106,7 +106,7 @@ int main(int argc, char **argv)
              "\"bill\", \"args\": [\"NewImage.customer:string\", \"NewImage.cents:int64\", "
              "\"NewImage.price:double\"], \"returns\": \"int\"}}}}}", BINDCOST_LIBRARY);
 
-    size_t len;
+    size_t len = 0;
     char *text = make_event(n, &len);
     event_decoder *d = event_decoder_new();
     event_batch batch;

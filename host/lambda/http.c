@@ -233,7 +233,7 @@ bool http_read_response(http_buffer *buf, http_fill_fn fill, void *ctx, size_t m
                         char *err, size_t cap)
 {
     http_reader r = {buf, fill, ctx, err, cap};
-    http_head h;
+    http_head h = {0};
     size_t from = 0, len = 0;
     buf->len = 0;
     do { /* an interim 1xx answer is followed by the real one */

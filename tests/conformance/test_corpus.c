@@ -254,7 +254,8 @@ static bool corpus_same_array(json_object *in, json_object *out, const char *pat
                               json_object_array_length(out));
     for (k = 0; k < n; k++) {
         char sub[768];
-        snprintf(sub, sizeof sub, "%s[%zu]", path, k);
+        if (snprintf(sub, sizeof sub, "%s[%zu]", path, k) >= (int)sizeof sub)
+            return corpus_differs(d, "%s: nested too deep to name its elements", path);
         if (!same(json_object_array_get_idx(in, k), json_object_array_get_idx(out, k), sub, d))
             return false;
     }
