@@ -11,10 +11,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "loader.h"
 #include "log.h"
 
 /* libffi passes a C bool as a uint8: true on every ABI ddbhost builds for. */
@@ -55,36 +54,16 @@ struct bind_library {
 
 /* ---- loading ------------------------------------------------------------------------- */
 
-/* dlopen runs the library's constructors, so the loader's rule for plugins holds here too: a
- * file that group or others could write, or that sits in a directory where they could put
- * another in its place (unless sticky and the file is ours or root's), is refused, except on
- * a read-only file system. Only a path is checked: a bare name is the system's library path. */
+/* dlopen runs the library's constructors, so the loader's trust check for plugins holds here
+ * too (loader_trust: who could have replaced the file, a link judged by its target). */
 static bool bind_check_writers(const char *manifest_path, const manifest_handler *spec,
                                char *err, size_t cap)
 {
-    const char *path = spec->library;
-    char at[640], dir[4096];
-    struct stat file, d;
-    struct statvfs fs;
+    char at[640], why[8192];
+    if (loader_trust(spec->library, why, sizeof why)) return true;
     snprintf(at, sizeof at, "%s.library", spec->at);
-    if (!strchr(path, '/') || stat(path, &file) != 0) return true; /* dlopen says what is wrong */
-    if (statvfs(path, &fs) == 0 && (fs.f_flag & ST_RDONLY)) return true;
-    if (file.st_mode & (S_IWGRP | S_IWOTH)) {
-        manifest_error(err, cap, manifest_path, at, "\"%s\" is writable by group or others (mode "
-                       "%04o): loading it would run code that anyone could have replaced (hint: "
-                       "chmod go-w %s)", path, (unsigned)(file.st_mode & 07777), path);
-        return false;
-    }
-    size_t n = (size_t)(strrchr(path, '/') - path);
-    snprintf(dir, sizeof dir, "%.*s", (int)(n ? n : 1), path);
-    bool writable = stat(dir, &d) == 0 && (d.st_mode & (S_IWGRP | S_IWOTH)) &&
-                    !((d.st_mode & S_ISVTX) && (file.st_uid == geteuid() || file.st_uid == 0));
-    if (writable)
-        manifest_error(err, cap, manifest_path, at, "\"%s\" is in a directory writable by group "
-                       "or others (\"%s\", mode %04o): loading it would run code that anyone "
-                       "could have replaced (hint: chmod go-w %s)", path, dir,
-                       (unsigned)(d.st_mode & 07777), dir);
-    return !writable;
+    manifest_error(err, cap, manifest_path, at, "\"%s\" %s", spec->library, why);
+    return false;
 }
 
 static ffi_type *bind_ffi_type(manifest_arg_type t)

@@ -1,17 +1,24 @@
-/* loader.c - opens one plugin with dlopen and decides whether the host may use it.
- * Owns the validation order of the ABI contract (file permissions, descriptor, size, magic,
- * versions, name, callbacks) and its refusal messages. Calls no plugin function: on_init is
- * the router's. */
+/* loader.c - decides whether the host may use a file it would dlopen, then opens a plugin.
+ * Owns the trust check of every such file (plugins and bound libraries), the validation
+ * order of the ABI contract (permissions, descriptor, size, magic, versions, callbacks, read
+ * from the file before dlopen runs any of its code; then the name) and its refusal
+ * messages. Calls no plugin function: on_init is the router's. */
 #include "loader.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+#include "dynsym.h"
 
 /* The fields every ABI version starts with: size, magic, abi_major, abi_minor. */
 #define LOADER_FROZEN_PREFIX (2 * sizeof(uint32_t) + 2 * sizeof(uint16_t))
@@ -81,20 +88,10 @@ static bool loader_wrong_machine(const char *opened, const char *path, char *err
     return true;
 }
 
-/* dlsym hands out a data pointer; POSIX guarantees that functions survive the trip, but
- * ISO C has no conversion between the two, hence the copy. */
-static void loader_sym(void *dl, const char *name, void *fn, size_t fn_size)
-{
-    void *p = dlsym(dl, name);
-    memset(fn, 0, fn_size);
-    if (p) memcpy(fn, &p, fn_size < sizeof p ? fn_size : sizeof p);
-}
-#define LOADER_SYM(dl, name, fn) loader_sym((dl), (name), &(fn), sizeof(fn))
-
-/* Checks the descriptor at d (size readable bytes, 0 = unknown) and writes the refusal
- * into err; true when the descriptor is acceptable. */
-static bool loader_check_descriptor(const char *path, const ddb_plugin_descriptor *d,
-                                    size_t readable, char *err, size_t cap)
+/* Checks the integers of the descriptor at d (size readable bytes, 0 = unknown): its size,
+ * magic and ABI version; writes the refusal into err. */
+static bool loader_check_versions(const char *path, const ddb_plugin_descriptor *d,
+                                  size_t readable, char *err, size_t cap)
 {
     size_t size = readable != 0 && readable < sizeof d->size ? readable : d->size;
     if (readable != 0 && size > readable) size = readable;
@@ -122,6 +119,14 @@ static bool loader_check_descriptor(const char *path, const ddb_plugin_descripto
                  size, (unsigned)d->abi_major, (unsigned)d->abi_minor, LOADER_MAJOR1_SIZE);
         return false;
     }
+    return true;
+}
+
+/* The descriptor as loaded: its integers again, and its name, which only relocation makes. */
+static bool loader_check_descriptor(const char *path, const ddb_plugin_descriptor *d,
+                                    size_t readable, char *err, size_t cap)
+{
+    if (!loader_check_versions(path, d, readable, err, cap)) return false;
     if (!d->name || !d->name[0]) {
         snprintf(err, cap, "plugin \"%s\" has an empty name (hint: give DDB_PLUGIN a non-empty "
                  "name)", path);
@@ -141,104 +146,230 @@ static ddb_plugin_descriptor *loader_copy_descriptor(const ddb_plugin_descriptor
     return c;
 }
 
-/* dlopen runs the plugin's constructors, so a plugin that someone else could have written
- * is refused before it: a file writable by group or others, or one in a directory where they
- * could put another file in its place. A sticky directory such as /tmp lets only a file's
- * owner replace it, so there the file must be the host's user's or root's. Nothing on a
- * read-only file system (Lambda's /var/task and /opt) can be replaced, whatever its mode.
- * opened is path as dlopen gets it (with a '/'); false when refused, with err set. */
-static bool loader_check_writers(const char *path, char *opened, char *err, size_t cap)
+/* ---- trust ------------------------------------------------------------------------------ */
+
+/* Whether others than the file's owner could put another file in place of the one in dir:
+ * a directory writable by group or others, unless sticky (then only the owner, or root, can
+ * replace a file there) and the file is ours or root's. */
+static bool loader_dir_replaceable(const char *dir, uid_t owner, struct stat *st)
 {
-    struct stat file, dir;
+    return stat(dir, st) == 0 && (st->st_mode & (S_IWGRP | S_IWOTH)) &&
+           !((st->st_mode & S_ISVTX) && (owner == geteuid() || owner == 0));
+}
+
+/* The directory part of path into out ("/" for a file at the root, "." for none). */
+static void loader_dirname(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(out, cap, ".");
+    else snprintf(out, cap, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+}
+
+static bool loader_distrust_dir(const char *dir, const struct stat *st, const char *via, char *why,
+                                size_t cap)
+{
+    snprintf(why, cap, "%sis in a directory writable by group or others (\"%s\", mode %04o): "
+             "loading it would run code that anyone could have replaced (hint: chmod go-w %s)",
+             via, dir, (unsigned)(st->st_mode & 07777), dir);
+    return false;
+}
+
+bool loader_trust(const char *path, char *why, size_t cap)
+{
+    char target[PATH_MAX], dir[PATH_MAX], via[PATH_MAX + 32] = "";
+    struct stat file, link, d;
     struct statvfs fs;
-    if (stat(opened, &file) != 0) return true; /* dlopen says what is wrong with it */
-    if (statvfs(opened, &fs) == 0 && (fs.f_flag & ST_RDONLY)) return true;
+    if (!strchr(path, '/')) return true; /* a bare name: the system's library path */
+    if (!realpath(path, target) || stat(target, &file) != 0) return true; /* dlopen says why */
+    if (statvfs(target, &fs) == 0 && (fs.f_flag & ST_RDONLY)) return true;
+    bool linked = lstat(path, &link) == 0 && S_ISLNK(link.st_mode);
+    const char *real = linked ? target : path; /* named as the user wrote it, when it can be */
+    if (linked) snprintf(via, sizeof via, "links to \"%s\", which ", target);
     if (file.st_mode & (S_IWGRP | S_IWOTH)) {
-        snprintf(err, cap, "plugin \"%s\" is writable by group or others (mode %04o): loading "
-                 "it would run code that anyone could have replaced (hint: chmod go-w %s)", path,
-                 (unsigned)(file.st_mode & 07777), path);
+        snprintf(why, cap, "%sis writable by group or others (mode %04o): loading it would run "
+                 "code that anyone could have replaced (hint: chmod go-w %s)", via,
+                 (unsigned)(file.st_mode & 07777), real);
         return false;
     }
-    char *end = strrchr(opened, '/');
-    if (end == opened) end++; /* a file at the root: the directory is "/" */
-    char saved = *end;
-    *end = '\0';
-    bool writable = stat(opened, &dir) == 0 && (dir.st_mode & (S_IWGRP | S_IWOTH)) &&
-                    !((dir.st_mode & S_ISVTX) && (file.st_uid == geteuid() || file.st_uid == 0));
-    if (writable)
-        snprintf(err, cap, "plugin \"%s\" is in a directory writable by group or others (\"%s\", "
-                 "mode %04o): loading it would run code that anyone could have replaced (hint: "
-                 "chmod go-w %s)", path, opened, (unsigned)(dir.st_mode & 07777), opened);
-    *end = saved;
-    return !writable;
+    loader_dirname(real, dir, sizeof dir);
+    if (loader_dir_replaceable(dir, file.st_uid, &d)) return loader_distrust_dir(dir, &d, via, why, cap);
+    /* A link in such a directory could be pointed elsewhere as easily. */
+    loader_dirname(path, dir, sizeof dir);
+    if (linked && loader_dir_replaceable(dir, link.st_uid, &d))
+        return loader_distrust_dir(dir, &d, "is a link that ", why, cap);
+    return true;
+}
+
+/* ---- before dlopen: what the file itself says ---------------------------------------------- */
+
+static const char *const loader_callbacks[] = {
+    [DDB_INSERT] = "on_insert", [DDB_MODIFY] = "on_modify", [DDB_REMOVE] = "on_remove",
+};
+
+/* The descriptor's integers and the callbacks, from the file's dynamic symbol table. */
+static bool loader_inspect_image(const char *path, const dynsym_image *img, loader_inspection *out,
+                                 char *err, size_t cap)
+{
+    dynsym_symbol sym;
+    ddb_plugin_descriptor d;
+    memset(&d, 0, sizeof d);
+    if (!dynsym_defines(img, "ddb_plugin_info", &sym) || sym.function) {
+        snprintf(err, cap, "plugin \"%s\" has no ddb_plugin_info descriptor (hint: add "
+                 "DDB_PLUGIN(\"name\", \"version\"); to one source file of the plugin)", path);
+        return false;
+    }
+    /* st_size 0: the size is unknown, and the descriptor's own says how much to trust */
+    size_t readable = sym.size == 0 || sym.size > sizeof d ? sizeof d : (size_t)sym.size;
+    if (!dynsym_read(img, sym.address, &d, readable)) {
+        snprintf(err, cap, "plugin \"%s\" has a ddb_plugin_info descriptor outside its file "
+                 LOADER_HINT_MACRO, path);
+        return false;
+    }
+    if (!loader_check_versions(path, &d, sym.size ? readable : 0, err, cap)) return false;
+    bool any = false;
+    for (int e = DDB_INSERT; e <= DDB_REMOVE; e++)
+        any |= out->has[e] = dynsym_defines(img, loader_callbacks[e], &sym) && sym.function;
+    if (!any) {
+        snprintf(err, cap, "plugin \"%s\" exports none of on_insert, on_modify, on_remove (hint: "
+                 "define at least one of them with C linkage)", path);
+        return false;
+    }
+    out->abi_major = d.abi_major;
+    out->abi_minor = d.abi_minor;
+    return true;
+}
+
+/* loader_inspect of the file opened, which messages call path. */
+static bool loader_examine(const char *path, const char *opened, loader_inspection *out,
+                           char *err, size_t cap)
+{
+    char why[PATH_MAX + 256];
+    memset(out, 0, sizeof *out);
+    if (!loader_trust(opened, why, sizeof why)) {
+        snprintf(err, cap, "plugin \"%s\" %s", path, why);
+        return false;
+    }
+    int fd = open(opened, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+        snprintf(err, cap, "cannot load plugin \"%s\": %s%s", path,
+                 fd < 0 ? "cannot open shared object file: " : "",
+                 fd < 0 ? strerror(errno) : "not a shared object file");
+        if (fd >= 0) close(fd);
+        return false;
+    }
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        snprintf(err, cap, "cannot load plugin \"%s\": %s", path, strerror(errno));
+        return false;
+    }
+    dynsym_image img;
+    bool ok = false;
+    if (!dynsym_parse(map, (size_t)st.st_size, &img, why, sizeof why)) {
+        if (!loader_wrong_machine(opened, path, err, cap))
+            snprintf(err, cap, "cannot load plugin \"%s\": %s", path, why);
+    } else {
+        ok = loader_inspect_image(path, &img, out, err, cap);
+    }
+    munmap(map, (size_t)st.st_size);
+    return ok;
+}
+
+/* ---- dlopen ------------------------------------------------------------------------------ */
+
+/* The symbol name as the plugin's own object defines it; NULL when only a library it links
+ * has it (dlsym would hand that out, and a dependency's on_insert is not a callback). */
+static void *loader_own(void *dl, const struct link_map *self, const char *name)
+{
+    void *p = dlsym(dl, name);
+    Dl_info info;
+    struct link_map *map = NULL;
+    if (!p || !dladdr1(p, &info, (void **)&map, RTLD_DL_LINKMAP) || map != self) return NULL;
+    return p;
+}
+
+/* dlsym hands out a data pointer; POSIX guarantees that functions survive the trip, but
+ * ISO C has no conversion between the two, hence the copy. */
+static void loader_sym(void *dl, const struct link_map *self, const char *name, void *fn,
+                       size_t fn_size)
+{
+    void *p = loader_own(dl, self, name);
+    memset(fn, 0, fn_size);
+    if (p) memcpy(fn, &p, fn_size < sizeof p ? fn_size : sizeof p);
+}
+#define LOADER_SYM(dl, self, name, fn) loader_sym((dl), (self), (name), &(fn), sizeof(fn))
+
+/* Everything the host calls, from the plugin's own object only. */
+static void loader_callbacks_of(loader_plugin *p, const struct link_map *self)
+{
+    for (int e = DDB_INSERT; e <= DDB_REMOVE; e++)
+        LOADER_SYM(p->dl, self, loader_callbacks[e], p->on_record[e]);
+    LOADER_SYM(p->dl, self, "on_init", p->on_init);
+    LOADER_SYM(p->dl, self, "on_fini", p->on_fini);
+    LOADER_SYM(p->dl, self, "on_batch_begin", p->on_batch_begin);
+    LOADER_SYM(p->dl, self, "on_batch_end", p->on_batch_end);
+}
+
+/* dlopen, after the file was inspected; the descriptor as loaded is checked again (a
+ * relocation could have changed it) with its name; false with err. */
+static bool loader_load(const char *path, const char *opened, loader_plugin *p, char *err, size_t cap)
+{
+    struct link_map *self = NULL;
+    p->dl = dlopen(opened, RTLD_NOW | RTLD_LOCAL);
+    if (!p->dl) {
+        const char *reason = loader_dl_reason(dlerror(), opened);
+        if (!loader_wrong_machine(opened, path, err, cap))
+            snprintf(err, cap, "cannot load plugin \"%s\": %s", path, reason);
+        return false;
+    }
+    const ddb_plugin_descriptor *d = NULL;
+    if (dlinfo(p->dl, RTLD_DI_LINKMAP, &self) != 0 ||
+        !(d = loader_own(p->dl, self, "ddb_plugin_info"))) {
+        snprintf(err, cap, "plugin \"%s\" has no ddb_plugin_info descriptor of its own (hint: "
+                 "add DDB_PLUGIN(\"name\", \"version\"); to one source file of the plugin)", path);
+        return false;
+    }
+    if (!loader_check_descriptor(path, d, loader_symbol_size(d), err, cap)) return false;
+    loader_callbacks_of(p, self);
+    p->path = strdup(path);
+    p->info = loader_copy_descriptor(d);
+    if (!p->path || !p->info) {
+        snprintf(err, cap, "cannot load plugin \"%s\": out of memory", path);
+        return false;
+    }
+    return true;
+}
+
+/* dlopen searches the library path for a bare name; a plugin is always a file, so a bare
+ * name is made "./NAME". Owned by the caller: free(); NULL with err when out of memory. */
+static char *loader_opened(const char *path, char *err, size_t cap)
+{
+    size_t n = strlen(path) + 3;
+    char *opened = malloc(n);
+    if (opened) snprintf(opened, n, "%s%s", strchr(path, '/') ? "" : "./", path);
+    else snprintf(err, cap, "cannot load plugin \"%s\": out of memory", path);
+    return opened;
+}
+
+bool loader_inspect(const char *path, loader_inspection *out, char *err, size_t cap)
+{
+    char *opened = loader_opened(path, err, cap);
+    bool ok = opened && loader_examine(path, opened, out, err, cap);
+    free(opened);
+    return ok;
 }
 
 bool loader_open(const char *path, loader_plugin *out, char *err, size_t cap)
 {
-    loader_plugin p;
-    const ddb_plugin_descriptor *d;
-    char *opened;
-    size_t n;
-
+    loader_inspection seen;
     memset(out, 0, sizeof *out);
-    memset(&p, 0, sizeof p);
-    /* dlopen searches the library path for a bare name; a plugin is always a file. */
-    n = strlen(path) + 3;
-    opened = malloc(n);
-    if (!opened) {
-        snprintf(err, cap, "cannot load plugin \"%s\": out of memory", path);
-        return false;
-    }
-    snprintf(opened, n, "%s%s", strchr(path, '/') ? "" : "./", path);
-    if (!loader_check_writers(path, opened, err, cap)) {
-        free(opened);
-        return false;
-    }
-    p.dl = dlopen(opened, RTLD_NOW | RTLD_LOCAL);
-    if (!p.dl) {
-        const char *reason = loader_dl_reason(dlerror(), opened);
-        if (!loader_wrong_machine(opened, path, err, cap))
-            snprintf(err, cap, "cannot load plugin \"%s\": %s", path, reason);
-        free(opened);
-        return false;
-    }
+    char *opened = loader_opened(path, err, cap);
+    bool ok = opened && loader_examine(path, opened, &seen, err, cap) &&
+              loader_load(path, opened, out, err, cap);
     free(opened);
-
-    d = dlsym(p.dl, "ddb_plugin_info");
-    if (!d) {
-        snprintf(err, cap, "plugin \"%s\" has no ddb_plugin_info descriptor (hint: add "
-                 "DDB_PLUGIN(\"name\", \"version\"); to one source file of the plugin)", path);
-        goto refuse;
-    }
-    if (!loader_check_descriptor(path, d, loader_symbol_size(d), err, cap)) goto refuse;
-
-    LOADER_SYM(p.dl, "on_insert", p.on_record[DDB_INSERT]);
-    LOADER_SYM(p.dl, "on_modify", p.on_record[DDB_MODIFY]);
-    LOADER_SYM(p.dl, "on_remove", p.on_record[DDB_REMOVE]);
-    if (!p.on_record[DDB_INSERT] && !p.on_record[DDB_MODIFY] && !p.on_record[DDB_REMOVE]) {
-        snprintf(err, cap, "plugin \"%s\" exports none of on_insert, on_modify, on_remove (hint: "
-                 "define at least one of them with C linkage)", path);
-        goto refuse;
-    }
-    LOADER_SYM(p.dl, "on_init", p.on_init);
-    LOADER_SYM(p.dl, "on_fini", p.on_fini);
-    LOADER_SYM(p.dl, "on_batch_begin", p.on_batch_begin);
-    LOADER_SYM(p.dl, "on_batch_end", p.on_batch_end);
-
-    p.path = strdup(path);
-    p.info = loader_copy_descriptor(d);
-    if (!p.path || !p.info) {
-        snprintf(err, cap, "cannot load plugin \"%s\": out of memory", path);
-        free(p.path);
-        free((void *)p.info);
-        goto refuse;
-    }
-    *out = p;
-    return true;
-
-refuse:
-    dlclose(p.dl);
-    return false;
+    if (!ok) loader_close(out);
+    return ok;
 }
 
 void loader_close(loader_plugin *p)
