@@ -59,7 +59,7 @@ static void expected_refusal(const char *fixture, const char *path, char *out, s
     else if (strcmp(fixture, "empty_name") == 0)
         snprintf(out, cap, "plugin \"%s\" has an empty name (hint: give DDB_PLUGIN a non-empty "
                  "name)", path);
-    else if (strcmp(fixture, "no_callbacks") == 0)
+    else if (strcmp(fixture, "no_callbacks") == 0 || strcmp(fixture, "callbacks_from_a_dependency") == 0)
         snprintf(out, cap, "plugin \"%s\" exports none of on_insert, on_modify, on_remove "
                  "(hint: define at least one of them with C linkage)", path);
     else if (strcmp(fixture, "init_fails") == 0)
@@ -72,6 +72,7 @@ static void expected_refusal(const char *fixture, const char *path, char *out, s
 static const char *const faulty_fixtures[] = {
     "no_descriptor", "bad_magic",  "major_mismatch", "newer_minor", "short_size",
     "short_for_major", "size_overstated", "empty_name", "no_callbacks",
+    "callbacks_from_a_dependency",
 };
 
 static void expect_refusal(const char *fixture)
@@ -142,6 +143,14 @@ static void test_plugin_exporting_no_record_callback_is_refused(void **state)
 {
     (void)state;
     expect_refusal("no_callbacks");
+}
+
+/* dlsym finds a symbol in the plugin's dependencies too: a library's on_insert is no
+ * callback of the plugin's. */
+static void test_a_callback_that_only_a_linked_library_exports_does_not_count(void **state)
+{
+    (void)state;
+    expect_refusal("callbacks_from_a_dependency");
 }
 
 static void test_valid_plugin_loads_with_exactly_the_callbacks_it_exports(void **state)
@@ -251,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_descriptor_object_smaller_than_its_size_field_is_refused),
         cmocka_unit_test(test_plugin_with_empty_name_is_refused),
         cmocka_unit_test(test_plugin_exporting_no_record_callback_is_refused),
+        cmocka_unit_test(test_a_callback_that_only_a_linked_library_exports_does_not_count),
         cmocka_unit_test(test_valid_plugin_loads_with_exactly_the_callbacks_it_exports),
         cmocka_unit_test(test_bare_plugin_name_is_opened_from_the_current_directory),
         cmocka_unit_test(test_cli_refuses_each_faulty_plugin_with_one_error_line_and_status_1),

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,25 +558,55 @@ static void test_a_library_that_does_not_load_stops_the_host(void **state)
                    want);
 }
 
-static void test_a_library_that_others_could_replace_is_refused_before_it_runs(void **state)
+/* A copy of the test library at dst, with mode. */
+static void copy_library(const char *dst, mode_t mode)
 {
-    char copy[1200], want[4096];
     size_t len;
-    (void)state;
-    /* dlopen runs a library's constructors, so the loader's rule for plugins holds here too. */
-    snprintf(copy, sizeof copy, "%s/libshared.so", tmp);
     char *bytes = run_read_file(DDB_BINDTEST, &len);
     assert_non_null(bytes);
-    FILE *f = fopen(copy, "wb");
+    FILE *f = fopen(dst, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(bytes, 1, len, f), len);
     assert_int_equal(fclose(f), 0);
     free(bytes);
-    assert_int_equal(chmod(copy, 0664), 0);
+    assert_int_equal(chmod(dst, mode), 0);
+}
+
+static void test_a_library_that_others_could_replace_is_refused_before_it_runs(void **state)
+{
+    char copy[1200], want[4096];
+    (void)state;
+    /* dlopen runs a library's constructors, so the loader's rule for plugins holds here too. */
+    snprintf(copy, sizeof copy, "%s/libshared.so", tmp);
+    copy_library(copy, 0664);
     snprintf(want, sizeof want, "tables.Orders.library: \"%s\" is writable by group or others "
              "(mode 0664): loading it would run code that anyone could have replaced (hint: "
              "chmod go-w %s)", copy, copy);
     expect_refused(manifest("{'tables': {'Orders': {'library': 'libshared.so', 'bind': "
+                            "{'on_insert': {'call': 'take_string', 'args': ['table:string'], "
+                            "'returns': 'int'}}}}}"),
+                   want);
+}
+
+/* A bound library reached through a link is judged as a plugin is: by the file it points to
+ * and that file's directory. */
+static void test_a_library_linked_from_a_directory_others_can_write_to_is_refused(void **state)
+{
+    char sub[1200], real[1300], link[1200], resolved[PATH_MAX], want[4 * PATH_MAX];
+    (void)state;
+    snprintf(sub, sizeof sub, "%s/shared", tmp);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(chmod(sub, 0777), 0);
+    snprintf(real, sizeof real, "%s/libreal.so", sub);
+    copy_library(real, 0755);
+    snprintf(link, sizeof link, "%s/liblinked.so", tmp);
+    assert_int_equal(symlink(real, link), 0);
+    assert_non_null(realpath(sub, resolved));
+    snprintf(want, sizeof want, "tables.Orders.library: \"%s\" links to \"%s/libreal.so\", which "
+             "is in a directory writable by group or others (\"%s\", mode 0777): loading it would "
+             "run code that anyone could have replaced (hint: chmod go-w %s)", link, resolved,
+             resolved, resolved);
+    expect_refused(manifest("{'tables': {'Orders': {'library': 'liblinked.so', 'bind': "
                             "{'on_insert': {'call': 'take_string', 'args': ['table:string'], "
                             "'returns': 'int'}}}}}"),
                    want);
@@ -671,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_a_function_the_library_does_not_export_stops_the_host),
         cmocka_unit_test(test_a_library_that_does_not_load_stops_the_host),
         cmocka_unit_test(test_a_library_that_others_could_replace_is_refused_before_it_runs),
+        cmocka_unit_test(test_a_library_linked_from_a_directory_others_can_write_to_is_refused),
         cmocka_unit_test(test_a_bad_signature_stops_the_host_before_any_record),
         cmocka_unit_test(test_a_library_that_crashes_under_process_isolation_fails_only_its_record),
         cmocka_unit_test(test_the_documented_example_runs_as_the_docs_show),

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -254,6 +255,78 @@ static void test_a_plugin_in_a_directory_others_can_write_to_is_refused(void **s
              "mode 0777): loading it would run code that anyone could have replaced (hint: "
              "chmod go-w %s)", path, sub, sub);
     expect_refused(path, why);
+}
+
+/* The descriptor is read from the file: a plugin for another ABI is refused before dlopen
+ * would run its constructors. */
+static void test_a_plugin_refused_for_its_abi_never_runs_its_constructors(void **state)
+{
+    const char *argv[] = {DDB_HOST_BIN, "--invoke", fixture("runs_on_load_for_abi_2"), ORDERS, NULL};
+    run_output r;
+    (void)state;
+    assert_true(run_program(argv, NULL, &r));
+    if (r.status != 1 || !strstr(r.err, "was built for plugin ABI 2.0") ||
+        strstr(r.err, "constructor ran")) {
+        print_error("expected exit status 1, the ABI refusal and no constructor\n");
+        dump(&r);
+        fail();
+    }
+    run_output_free(&r);
+}
+
+/* A link is judged by what it points to: the file and the directory it is really in. */
+static void test_a_link_to_a_plugin_in_a_directory_others_can_write_to_is_refused(void **state)
+{
+    char sub[128], real[160], link[160], resolved[PATH_MAX], why[4 * PATH_MAX];
+    (void)state;
+    assert_int_equal(mkdir(in_dir(sub, sizeof sub, "shared"), 0755), 0);
+    assert_int_equal(chmod(sub, 0777), 0);
+    snprintf(real, sizeof real, "%s/x.so", sub);
+    copy_file(fixture("runs_on_load"), real, 0755);
+    assert_int_equal(symlink(real, in_dir(link, sizeof link, "link.so")), 0);
+    assert_non_null(realpath(sub, resolved));
+    snprintf(why, sizeof why, "plugin \"%s\" links to \"%s/x.so\", which is in a directory "
+             "writable by group or others (\"%s\", mode 0777): loading it would run code that "
+             "anyone could have replaced (hint: chmod go-w %s)", link, resolved, resolved, resolved);
+    expect_refused(link, why);
+}
+
+static void test_a_link_to_a_plugin_file_others_can_write_is_refused(void **state)
+{
+    char real[160], link[160], resolved[PATH_MAX], why[4 * PATH_MAX];
+    (void)state;
+    copy_file(fixture("runs_on_load"), in_dir(real, sizeof real, "x.so"), 0666);
+    assert_int_equal(symlink(real, in_dir(link, sizeof link, "link.so")), 0);
+    assert_non_null(realpath(real, resolved));
+    snprintf(why, sizeof why, "plugin \"%s\" links to \"%s\", which is writable by group or "
+             "others (mode 0666): loading it would run code that anyone could have replaced "
+             "(hint: chmod go-w %s)", link, resolved, resolved);
+    expect_refused(link, why);
+}
+
+/* From a directory anyone can write to, a link could be pointed at another file. */
+static void test_a_link_in_a_directory_others_can_write_to_is_refused(void **state)
+{
+    char sub[128], real[160], link[160], why[2048];
+    (void)state;
+    copy_file(fixture("runs_on_load"), in_dir(real, sizeof real, "x.so"), 0755);
+    assert_int_equal(mkdir(in_dir(sub, sizeof sub, "shared"), 0755), 0);
+    assert_int_equal(chmod(sub, 0777), 0);
+    snprintf(link, sizeof link, "%s/link.so", sub);
+    assert_int_equal(symlink(real, link), 0);
+    snprintf(why, sizeof why, "plugin \"%s\" is a link that is in a directory writable by group "
+             "or others (\"%s\", mode 0777): loading it would run code that anyone could have "
+             "replaced (hint: chmod go-w %s)", link, sub, sub);
+    expect_refused(link, why);
+}
+
+static void test_a_link_to_a_plugin_no_one_else_can_replace_loads(void **state)
+{
+    char real[160], link[160];
+    (void)state;
+    copy_file(fixture("runs_on_load"), in_dir(real, sizeof real, "x.so"), 0755);
+    assert_int_equal(symlink(real, in_dir(link, sizeof link, "link.so")), 0);
+    expect_loads(link);
 }
 
 /* In a sticky directory (/tmp's mode) only a file's owner may rename or delete it. */
@@ -631,6 +704,11 @@ int main(void)
         T(test_a_plugin_in_a_directory_others_can_write_to_is_refused),
         T(test_a_plugin_of_ours_in_a_sticky_directory_such_as_tmp_loads),
         T(test_a_plugin_of_another_user_in_a_sticky_directory_is_refused),
+        T(test_a_plugin_refused_for_its_abi_never_runs_its_constructors),
+        T(test_a_link_to_a_plugin_in_a_directory_others_can_write_to_is_refused),
+        T(test_a_link_to_a_plugin_file_others_can_write_is_refused),
+        T(test_a_link_in_a_directory_others_can_write_to_is_refused),
+        T(test_a_link_to_a_plugin_no_one_else_can_replace_loads),
         T(test_with_isolation_a_crash_fails_only_its_record_and_the_host_answers),
         T(test_with_isolation_and_continue_the_records_after_a_crash_are_delivered),
         T(test_the_log_names_the_signal_that_killed_the_worker),
