@@ -59,5 +59,6 @@ fuzz() { # fuzz TARGET DICT SEED_DIR...
 fuzz fuzz_event event.dict "$corpus/events" "$corpus/malformed" "$corpus/related"
 fuzz fuzz_manifest manifest.dict "$here/seeds/manifest"
 fuzz fuzz_sample sample.dict "$here/seeds/sample"
+fuzz fuzz_dynsym dynsym.dict "$here/seeds/dynsym"
 fuzz fuzz_http http.dict "$here/seeds/http"
 exit $status
