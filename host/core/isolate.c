@@ -4,6 +4,7 @@
 #include "isolate.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,28 +13,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef struct isolate_request {
+#include "sys.h"
+
+/* On the pipe: a request's numbers and the length of the bytes that follow it; an answer's
+ * status and the length of the text that follows it. */
+typedef struct isolate_head {
     uint32_t op, a, b;
-} isolate_request;
+    uint32_t len;
+} isolate_head;
+
+#define ISOLATE_MAX_REPLY 4096
 
 struct isolate {
     pid_t pid;
     int requests; /* host writes */
     int answers;  /* host reads */
 };
-
-static bool isolate_full_write(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t k = write(fd, c, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return false;
-        c += k;
-        n -= (size_t)k;
-    }
-    return true;
-}
 
 /* 1: read n bytes, 0: end of file, -1: error */
 static int isolate_full_read(int fd, void *p, size_t n)
@@ -50,14 +45,40 @@ static int isolate_full_read(int fd, void *p, size_t n)
     return 1;
 }
 
+/* The bytes of a request, into a buffer of the worker's that grows to the largest; false
+ * when the host is gone. */
+static bool isolate_read_data(int fd, isolate_request *q, uint32_t len, char **buf, size_t *cap)
+{
+    if ((size_t)len + 1 > *cap) {
+        char *grown = realloc(*buf, (size_t)len + 1);
+        if (!grown) return false;
+        *buf = grown;
+        *cap = (size_t)len + 1;
+    }
+    if (len && isolate_full_read(fd, *buf, len) != 1) return false;
+    (*buf)[len] = '\0';
+    q->data = len ? *buf : NULL;
+    q->len = len;
+    return true;
+}
+
 __attribute__((noreturn)) static void isolate_serve(int requests, int answers, isolate_exec exec,
                                                     void *ctx)
 {
-    isolate_request q;
-    while (isolate_full_read(requests, &q, sizeof q) == 1) {
-        int32_t status = (int32_t)exec(ctx, q.op, q.a, q.b);
+    isolate_head h;
+    char *data = NULL, reply[ISOLATE_MAX_REPLY];
+    size_t cap = 0;
+    while (isolate_full_read(requests, &h, sizeof h) == 1) {
+        isolate_request q = {h.op, h.a, h.b, NULL, 0};
+        if (!isolate_read_data(requests, &q, h.len, &data, &cap)) break;
+        reply[0] = '\0';
+        isolate_head answer = {(uint32_t)exec(ctx, &q, reply, sizeof reply), 0, 0, 0};
+        reply[sizeof reply - 1] = '\0';
+        answer.len = (uint32_t)strlen(reply);
         fflush(NULL); /* what the plugin printed comes before the host's next line */
-        if (!isolate_full_write(answers, &status, sizeof status)) break;
+        if (!sys_write_all(answers, &answer, sizeof answer) ||
+            !sys_write_all(answers, reply, answer.len))
+            break;
     }
     fflush(NULL);
     _exit(0);
@@ -119,30 +140,41 @@ static void isolate_describe_end(isolate *w, char *why, size_t cap)
     else snprintf(why, cap, "exited with status %d", WEXITSTATUS(st));
 }
 
-isolate_outcome isolate_call(isolate *w, uint32_t op, uint32_t a, uint32_t b, int64_t timeout_ms,
-                             ddb_status *status, char *why, size_t cap)
+/* Waits at most timeout_ms (< 0: no limit) for the worker to answer; false when it did
+ * not, with the worker killed and reaped and why saying so. */
+static bool isolate_wait(isolate *w, int64_t timeout_ms, char *why, size_t cap)
 {
-    isolate_request q = {op, a, b};
-    if (!isolate_full_write(w->requests, &q, sizeof q)) {
-        isolate_describe_end(w, why, cap);
-        return ISOLATE_CRASHED;
-    }
     struct pollfd p = {w->answers, POLLIN, 0};
     int ready;
-    while ((ready = poll(&p, 1, timeout_ms < 0 ? -1 : (int)timeout_ms)) < 0 && errno == EINTR) {}
-    if (ready == 0) {
-        kill(w->pid, SIGKILL);
-        while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR) {}
-        w->pid = 0;
-        snprintf(why, cap, "gave no answer within %lld ms and was killed", (long long)timeout_ms);
-        return ISOLATE_TIMEOUT;
-    }
-    int32_t answer;
-    if (ready < 0 || isolate_full_read(w->answers, &answer, sizeof answer) != 1) {
+    int wait = timeout_ms < 0 ? -1 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
+    while ((ready = poll(&p, 1, wait)) < 0 && errno == EINTR) {}
+    if (ready != 0) return true;
+    kill(w->pid, SIGKILL);
+    while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR) {}
+    w->pid = 0;
+    snprintf(why, cap, "gave no answer within %lld ms and was killed", (long long)timeout_ms);
+    return false;
+}
+
+isolate_outcome isolate_call(isolate *w, const isolate_request *q, int64_t timeout_ms,
+                             ddb_status *status, char *why, size_t cap)
+{
+    isolate_head h = {q->op, q->a, q->b, (uint32_t)q->len};
+    if (q->len > UINT32_MAX || !sys_write_all(w->requests, &h, sizeof h) ||
+        !sys_write_all(w->requests, q->data, q->len)) {
         isolate_describe_end(w, why, cap);
         return ISOLATE_CRASHED;
     }
-    *status = (ddb_status)answer;
+    if (!isolate_wait(w, timeout_ms, why, cap)) return ISOLATE_TIMEOUT;
+    isolate_head answer;
+    char text[ISOLATE_MAX_REPLY];
+    if (isolate_full_read(w->answers, &answer, sizeof answer) != 1 || answer.len >= sizeof text ||
+        (answer.len && isolate_full_read(w->answers, text, answer.len) != 1)) {
+        isolate_describe_end(w, why, cap);
+        return ISOLATE_CRASHED;
+    }
+    snprintf(why, cap, "%.*s", (int)answer.len, text);
+    *status = (ddb_status)(int32_t)answer.op;
     return ISOLATE_DONE;
 }
 

@@ -1,7 +1,7 @@
 /* isolate.h - a worker process that runs plugin code on the host's behalf, so that a crash,
- * an exit() or a hang in a plugin costs one record instead of the whole batch. The worker
- * is forked from the host (it shares everything loaded and decoded so far, copy-on-write)
- * and serves small requests over a pipe until told to stop. Knows nothing of records. */
+ * an exit() or a hang in a plugin costs what it was doing instead of the host. The worker
+ * is forked from the host and serves requests over a pipe (numbers and bytes; the answer: a
+ * status and a line of text) until told to stop. Knows nothing of records. */
 #ifndef DDBHOST_ISOLATE_H
 #define DDBHOST_ISOLATE_H
 
@@ -13,11 +13,20 @@
 
 typedef struct isolate isolate;
 
-/* Runs in the worker for each request; what it returns goes back to the host. */
-typedef ddb_status (*isolate_exec)(void *ctx, uint32_t op, uint32_t a, uint32_t b);
+/* One request: what to do (op, a, b) and bytes that go with it. In the worker, data is the
+ * worker's own copy (NUL-terminated after len bytes, writable), or NULL when len is 0. */
+typedef struct isolate_request {
+    uint32_t op, a, b;
+    char *data;
+    size_t len;
+} isolate_request;
+
+/* Runs in the worker for each request; what it returns goes back to the host, with the
+ * text it may write to reply (cap bytes, NUL-terminated). */
+typedef ddb_status (*isolate_exec)(void *ctx, const isolate_request *q, char *reply, size_t cap);
 
 typedef enum isolate_outcome {
-    ISOLATE_DONE,    /* the worker answered: *status holds its answer */
+    ISOLATE_DONE,    /* the worker answered: *status holds its answer, why its reply text */
     ISOLATE_CRASHED, /* it died (signal or exit) before answering */
     ISOLATE_TIMEOUT  /* it did not answer in time and was killed */
 } isolate_outcome;
@@ -26,11 +35,12 @@ typedef enum isolate_outcome {
  * (errno says why). stdout and stderr are flushed first so nothing is written twice. */
 isolate *isolate_start(isolate_exec exec, void *ctx);
 
-/* Sends one request and waits at most timeout_ms (< 0: no limit) for the answer. On
- * CRASHED or TIMEOUT the worker is gone and why says how, e.g. "killed by signal 11
- * (Segmentation fault)", "exited with status 3", "no answer within 2000 ms"; the caller
- * stops it and starts another if it needs one. */
-isolate_outcome isolate_call(isolate *w, uint32_t op, uint32_t a, uint32_t b, int64_t timeout_ms,
+/* Sends one request and waits at most timeout_ms (< 0: no limit) for the answer. On DONE
+ * why holds the worker's reply text ("" when none). On CRASHED or TIMEOUT the worker is gone
+ * and why says how, e.g. "killed by signal 11 (Segmentation fault)", "exited with status 3",
+ * "gave no answer within 2000 ms and was killed"; the caller stops it and starts another if
+ * it needs one. */
+isolate_outcome isolate_call(isolate *w, const isolate_request *q, int64_t timeout_ms,
                              ddb_status *status, char *why, size_t cap);
 
 /* Lets the worker finish (it exits when its request pipe closes), waits for it, and frees

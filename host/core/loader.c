@@ -234,6 +234,7 @@ static bool loader_inspect_image(const char *path, const dynsym_image *img, load
                  "define at least one of them with C linkage)", path);
         return false;
     }
+    out->has_batch_end = dynsym_defines(img, "on_batch_end", &sym) && sym.function;
     out->abi_major = d.abi_major;
     out->abi_minor = d.abi_minor;
     return true;

@@ -33,6 +33,7 @@ bool loader_trust(const char *path, char *why, size_t cap);
 /* What the file of a plugin says of it before any of its code runs. */
 typedef struct loader_inspection {
     bool has[4];         /* by ddb_event_name: the plugin itself defines that callback */
+    bool has_batch_end;  /* and on_batch_end, where a sink commits */
     unsigned abi_major, abi_minor;
 } loader_inspection;
 

@@ -1,8 +1,11 @@
 /* router.c - joins a manifest to loaded plugins and delivers decoded records to them.
- * Owns each handler instance (plugin, state, handle), the per-batch failure marks and the
- * worker process of isolated handlers, and the manifest it was made from. Decides what
- * fails and what is skipped under "stop" or "continue"; knows nothing of how the event
- * arrived or how the response leaves. */
+ * Owns each handler instance (plugin, state, handle), the per-batch failure marks, the
+ * manifest it was made from, and the worker process of isolated handlers: an isolated
+ * plugin is only inspected in the host and is loaded, initialised, called and finished in
+ * the worker, which lives from router_new to router_free (another replaces it after a
+ * crash) and decodes each event from its bytes itself. Decides what fails and what is
+ * skipped under "stop" or "continue"; knows nothing of how the event arrived or how the
+ * response leaves. */
 #include "router.h"
 
 #include <errno.h>
@@ -12,12 +15,22 @@
 
 #include "api.h"
 #include "bind.h"
+#include "event.h"
 #include "isolate.h"
 #include "loader.h"
 #include "log.h"
 
-/* Requests to an isolated handler's worker process. */
-enum { ROUTER_OP_RECORD = 1, ROUTER_OP_END = 2, ROUTER_OP_FINI = 3 };
+/* Requests to the worker process of the isolated handlers. */
+enum {
+    ROUTER_OP_LOAD = 1, /* dlopen the plugin: its name and version come back */
+    ROUTER_OP_INIT,     /* run its on_init */
+    ROUTER_OP_INVOKE,   /* the invocation the next event belongs to */
+    ROUTER_OP_EVENT,    /* the event's bytes, to decode */
+    ROUTER_OP_RECORD,
+    ROUTER_OP_END,
+    ROUTER_OP_FINI
+};
+#define ROUTER_NAME_SEP '\x1f' /* between name and version in ROUTER_OP_LOAD's answer */
 
 typedef struct router_handler {
     loader_plugin plugin;
@@ -32,6 +45,11 @@ typedef struct router_handler {
                                 handler: of the current worker) */
     ddb_status begin_status; /* on_batch_begin's answer: non-OK fails every record */
     ddb_status batch_status; /* first failure in the current batch, for on_batch_end */
+    bool remote;             /* an isolated plugin: loaded only in the worker */
+    bool remote_commits;     /* remote, and it has on_batch_end */
+    bool down;               /* remote, and the current worker could not load or start it */
+    char *remote_name;       /* remote: "NAME\0VERSION" as the worker read them; owned */
+    ddb_plugin_descriptor remote_info; /* remote: plugin.info points here */
 } router_handler;
 
 typedef struct router_route {
@@ -54,10 +72,18 @@ struct router {
     size_t cap_outcome;
     ddb_str *failures;
     size_t cap_failures;
-    const event_batch *batch;  /* being delivered: the worker reads it from its copy */
-    isolate *worker;           /* runs the isolated handlers' code for the current batch */
-    size_t worker_first;       /* the first record the current worker was given */
+    const event_batch *batch;  /* being delivered (in the worker: its own decoding) */
     int64_t record_timeout_ms;
+    size_t isolated;           /* handlers whose code runs in the worker */
+    isolate *worker;           /* NULL without isolated handlers, or after it died */
+    bool worker_has_event;     /* it decoded the event being delivered */
+    size_t worker_first;       /* the first record of this batch the current worker was given */
+    char *event;               /* the event's bytes as they came, for the worker */
+    size_t event_len, event_cap;
+    /* In the worker process only: */
+    event_decoder *decoder;
+    event_batch worker_batch;
+    char worker_request_id[128], worker_function_arn[512];
 };
 
 static bool router_init_handler(router_handler *h, const char *route,
@@ -112,40 +138,119 @@ static router_handler *router_handler_of(const router *r, uint32_t id)
     return &r->routes[id >> 16].handlers[id & 0xFFFF];
 }
 
-static ddb_status router_exec(void *ctx, uint32_t op, uint32_t a, uint32_t b);
+static ddb_status router_exec(void *ctx, const isolate_request *q, char *reply, size_t cap);
 
-/* An isolated handler's on_fini runs in a worker of its own: a crash there costs nothing
- * but that plugin's clean-up. */
-static void router_isolated_fini(router *r, router_handler *h, uint32_t id)
+/* One request to the worker about handler id; false when it did not answer DDB_OK, with why
+ * (its reply, or how it ended: then the worker is gone). */
+static bool router_ask(router *r, uint32_t op, uint32_t a, uint32_t id, const char *data,
+                       size_t len, int64_t timeout_ms, char *why, size_t cap)
 {
-    char why[128];
-    ddb_status st;
-    isolate *w = isolate_start(router_exec, r);
-    if (!w) {
-        log_warn("plugin \"%s\": no worker process for on_fini, so it is not run: %s",
-                 h->handle.name, strerror(errno));
-        return;
+    isolate_request q = {op, a, id, (char *)data, len};
+    ddb_status st = DDB_ERR_FAILED;
+    isolate_outcome o = isolate_call(r->worker, &q, timeout_ms, &st, why, cap);
+    if (o != ISOLATE_DONE) {
+        isolate_stop(r->worker);
+        r->worker = NULL;
+        return false;
     }
-    if (isolate_call(w, ROUTER_OP_FINI, 0, id, r->record_timeout_ms, &st, why, sizeof why) !=
-        ISOLATE_DONE)
-        log_warn("plugin \"%s\" %s in on_fini", h->handle.name, why);
-    isolate_stop(w);
+    return st == DDB_OK;
+}
+
+/* Loads and starts remote handler h in the current worker; false with one line in err (and
+ * *failure the kind) when it is refused, fails its on_init, or crashes doing either. */
+static bool router_start_remote(router *r, router_handler *h, uint32_t id, router_failure *failure,
+                                char *err, size_t cap)
+{
+    char why[1024];
+    const char *path = h->spec->plugin;
+    *failure = ROUTER_REFUSED;
+    if (!router_ask(r, ROUTER_OP_LOAD, 0, id, NULL, 0, r->record_timeout_ms, why, sizeof why)) {
+        if (r->worker) snprintf(err, cap, "%s", why); /* the loader's refusal */
+        else snprintf(err, cap, "plugin \"%s\" %s while loading (in a constructor)", path, why);
+        return false;
+    }
+    char *sep = strchr(why, ROUTER_NAME_SEP);
+    free(h->remote_name);
+    if (!sep || !(h->remote_name = strdup(why))) {
+        snprintf(err, cap, "plugin \"%s\": the worker answered no name", path);
+        return false;
+    }
+    h->remote_name[sep - why] = '\0';
+    h->remote_info.name = h->handle.name = h->remote_name;
+    h->remote_info.version = h->remote_name + (sep - why) + 1;
+    *failure = ROUTER_INIT_FAILED;
+    if (router_ask(r, ROUTER_OP_INIT, 0, id, NULL, 0, r->record_timeout_ms, why, sizeof why)) {
+        h->initialised = true;
+        return true;
+    }
+    if (r->worker) snprintf(err, cap, "%s", why); /* on_init's own failure */
+    else snprintf(err, cap, "plugin \"%s\" (%s %s) %s in on_init", path, h->remote_info.name,
+                  h->remote_info.version, why);
+    return false;
+}
+
+/* A worker for the isolated handlers, each remote one loaded and started in it. At start-up
+ * (fatal) the first failure stops it all, with err; after a crash a handler that fails to
+ * start again is only down for this worker, with a warning. */
+static bool router_start_worker(router *r, bool fatal, router_failure *failure, char *err,
+                                size_t cap)
+{
+    *failure = ROUTER_NOMEM;
+    r->worker_has_event = false;
+    if (!(r->worker = isolate_start(router_exec, r))) {
+        snprintf(err, cap, "cannot start a worker process for the isolated handlers: %s",
+                 strerror(errno));
+        return false;
+    }
+    for (size_t i = 0; i < r->count; i++) {
+        router_route *route = &r->routes[i];
+        for (size_t j = 0; j < route->count; j++) {
+            router_handler *h = &route->handlers[j];
+            if (!h->remote) continue;
+            h->down = !r->worker || !router_start_remote(r, h, router_handler_id(r, route, j),
+                                                         failure, err, cap);
+            if (h->down && fatal) return false;
+            if (h->down) log_warn("plugin \"%s\" could not be started again in a new worker: %s",
+                                  h->spec->plugin, r->worker ? err : "the worker is gone");
+        }
+    }
+    return r->worker != NULL;
+}
+
+/* on_fini of every isolated handler, in the worker, which then exits. A worker that died
+ * took the handlers' state with it: there is nothing left to finish. */
+static void router_stop_worker(router *r)
+{
+    char why[1024];
+    for (size_t i = 0; r->worker && i < r->count; i++) {
+        router_route *route = &r->routes[i];
+        for (size_t j = 0; r->worker && j < route->count; j++) {
+            router_handler *h = &route->handlers[j];
+            if (!h->spec->isolated || !h->initialised || h->down || h->binding) continue;
+            if (!router_ask(r, ROUTER_OP_FINI, 0, router_handler_id(r, route, j), NULL, 0,
+                            r->record_timeout_ms, why, sizeof why) && !r->worker)
+                log_warn("plugin \"%s\" %s in on_fini", h->handle.name, why);
+        }
+    }
+    isolate_stop(r->worker);
+    r->worker = NULL;
 }
 
 void router_free(router *r)
 {
     if (!r) return;
-    isolate_stop(r->worker); /* none between batches; never leave one behind */
-    r->worker = NULL;
+    router_stop_worker(r);
     for (size_t i = 0; i < r->count; i++) {
         router_route *route = &r->routes[i];
         for (size_t j = 0; j < route->count; j++) {
             router_handler *h = &route->handlers[j];
-            if (h->initialised && h->plugin.on_fini) {
-                if (h->spec->isolated) router_isolated_fini(r, h, router_handler_id(r, route, j));
-                else h->plugin.on_fini(h->state);
+            if (h->initialised && !h->spec->isolated && h->plugin.on_fini) h->plugin.on_fini(h->state);
+            if (h->remote) {
+                free(h->plugin.path);
+                free(h->remote_name);
+            } else if (h->plugin.dl) {
+                loader_close(&h->plugin);
             }
-            if (h->plugin.dl) loader_close(&h->plugin);
             bind_close(h->binding);
         }
         free(route->handlers);
@@ -154,8 +259,53 @@ void router_free(router *r)
     free(r->route_records);
     free(r->outcome);
     free(r->failures);
+    free(r->event);
     manifest_free(&r->manifest);
     free(r);
+}
+
+/* Stands in the host for a remote handler's callback, which only the worker calls. */
+static ddb_status router_remote_record(const ddb_record *rec, void *state)
+{
+    (void)rec;
+    (void)state;
+    return DDB_ERR_FAILED;
+}
+
+/* An isolated plugin, inspected but not loaded: which events it handles. */
+static bool router_inspect_remote(router_handler *h, char *err, size_t cap)
+{
+    loader_inspection seen;
+    if (!loader_inspect(h->spec->plugin, &seen, err, cap)) return false;
+    h->remote = true;
+    h->remote_commits = seen.has_batch_end;
+    h->handle.name = h->spec->plugin; /* until the worker reads its descriptor's name */
+    h->plugin.info = &h->remote_info;
+    for (int e = DDB_INSERT; e <= DDB_REMOVE; e++)
+        h->on_record[e] = seen.has[e] ? router_remote_record : NULL;
+    if (!(h->plugin.path = strdup(h->spec->plugin))) {
+        snprintf(err, cap, "out of memory loading plugins");
+        return false;
+    }
+    return true;
+}
+
+/* Opens handler h of route table: a binding, a plugin in the host, or an isolated plugin
+ * (in the worker, later). False with err and *failure. */
+static bool router_open_handler(router *r, router_handler *h, const char *table,
+                                router_failure *failure, char *err, size_t cap)
+{
+    *failure = ROUTER_REFUSED;
+    if (h->spec->isolated) r->isolated++;
+    if (h->spec->library) {
+        if (!(h->binding = bind_open(r->manifest.path, h->spec, err, cap))) return false;
+    } else if (h->spec->isolated) {
+        return router_inspect_remote(h, err, cap);
+    } else if (!loader_open(h->spec->plugin, &h->plugin, err, cap)) {
+        return false;
+    }
+    *failure = ROUTER_INIT_FAILED;
+    return router_init_handler(h, table, &r->invocation, err, cap);
 }
 
 router *router_new(manifest *taken, router_failure *why, char *err, size_t cap)
@@ -184,27 +334,38 @@ router *router_new(manifest *taken, router_failure *why, char *err, size_t cap)
         route->table = mr->table;
         route->table_len = strlen(mr->table);
         if (strcmp(mr->table, "*") == 0) r->wildcard = route;
-        route->handlers = calloc(mr->count, sizeof *route->handlers);
-        if (!route->handlers) {
+        if (!(route->handlers = calloc(mr->count, sizeof *route->handlers))) {
             snprintf(err, cap, "out of memory loading plugins");
             goto fail;
         }
         for (size_t j = 0; j < mr->count; j++) {
             router_handler *h = &route->handlers[route->count++];
             h->spec = &mr->handlers[j];
-            failure = ROUTER_REFUSED;
-            if (h->spec->library ? !(h->binding = bind_open(m->path, h->spec, err, cap))
-                                 : !loader_open(h->spec->plugin, &h->plugin, err, cap))
-                goto fail;
-            failure = ROUTER_INIT_FAILED;
-            if (!router_init_handler(h, mr->table, &r->invocation, err, cap)) goto fail;
+            if (!router_open_handler(r, h, mr->table, &failure, err, cap)) goto fail;
         }
     }
+    /* Forked after every handler of the host is ready, so that it holds the bindings too. */
+    if (r->isolated && !router_start_worker(r, true, &failure, err, cap)) goto fail;
     return r;
 fail:
     router_free(r);
     if (why) *why = failure;
     return NULL;
+}
+
+bool router_isolates(const router *r) { return r->isolated > 0; }
+
+bool router_keep_event(router *r, const char *buf, size_t len)
+{
+    if (len > r->event_cap) {
+        char *grown = realloc(r->event, len);
+        if (!grown) return false;
+        r->event = grown;
+        r->event_cap = len;
+    }
+    memcpy(r->event, buf, len);
+    r->event_len = len;
+    return true;
 }
 
 void router_set_invocation(router *r, const api_invocation *inv, int64_t margin_ms)
@@ -282,24 +443,72 @@ static ddb_status router_call(router_handler *h, loader_record_fn fn, const ddb_
     return st;
 }
 
+/* In the worker: the invocation the next event belongs to, as plugins see it. */
+static ddb_status router_worker_invoke(router *r, const isolate_request *q)
+{
+    const char *id = q->data ? q->data : "", *arn = id + strlen(id) + 1;
+    if (!q->data || (size_t)(arn - q->data) > q->len) arn = "";
+    snprintf(r->worker_request_id, sizeof r->worker_request_id, "%s", id);
+    snprintf(r->worker_function_arn, sizeof r->worker_function_arn, "%s", arn);
+    int64_t deadline = (int64_t)((uint64_t)q->b << 32 | q->a);
+    r->invocation = (api_invocation){id[0] ? r->worker_request_id : NULL,
+                                     arn[0] ? r->worker_function_arn : NULL, deadline};
+    return DDB_OK;
+}
+
+/* In the worker: the event, decoded from its bytes as the host decoded them. */
+static ddb_status router_worker_event(router *r, const isolate_request *q, char *reply, size_t cap)
+{
+    if (!r->decoder && !(r->decoder = event_decoder_new())) {
+        snprintf(reply, cap, "out of memory");
+        return DDB_ERR_NOMEM;
+    }
+    if (!q->data || !event_decode(r->decoder, q->data, q->len, &r->worker_batch)) {
+        snprintf(reply, cap, "%s", q->data ? event_error(r->decoder) : "no event");
+        return DDB_ERR_FAILED;
+    }
+    r->batch = &r->worker_batch;
+    return DDB_OK;
+}
+
+/* In the worker: the end of h's batch, then ready for the next. */
+static ddb_status router_worker_end(router *r, router_handler *h)
+{
+    ddb_batch batch = {sizeof batch, (uint32_t)(r->batch ? r->batch->count : 0),
+                       h->begin_status != DDB_OK ? h->begin_status : h->batch_status};
+    ddb_status st = h->in_batch && h->plugin.on_batch_end ? h->plugin.on_batch_end(&batch, h->state)
+                                                           : DDB_OK;
+    h->in_batch = false;
+    h->begin_status = h->batch_status = DDB_OK;
+    return st;
+}
+
 /* In the worker: one request of the host. */
-static ddb_status router_exec(void *ctx, uint32_t op, uint32_t a, uint32_t b)
+static ddb_status router_exec(void *ctx, const isolate_request *q, char *reply, size_t cap)
 {
     router *r = ctx;
-    router_handler *h = router_handler_of(r, b);
-    if (op == ROUTER_OP_RECORD) {
-        const ddb_record *rec = &r->batch->records[a];
+    router_handler *h = router_handler_of(r, q->b);
+    switch (q->op) {
+    case ROUTER_OP_LOAD:
+        if (!loader_open(h->spec->plugin, &h->plugin, reply, cap)) return DDB_ERR_FAILED;
+        snprintf(reply, cap, "%s%c%s", h->plugin.info->name, ROUTER_NAME_SEP, h->plugin.info->version);
+        return DDB_OK;
+    case ROUTER_OP_INIT:
+        return router_init_handler(h, r->routes[q->b >> 16].table, &r->invocation, reply, cap)
+                   ? DDB_OK : DDB_ERR_FAILED;
+    case ROUTER_OP_INVOKE: return router_worker_invoke(r, q);
+    case ROUTER_OP_EVENT: return router_worker_event(r, q, reply, cap);
+    case ROUTER_OP_RECORD: {
+        const ddb_record *rec = &r->batch->records[q->a];
         ddb_batch batch = {sizeof batch, (uint32_t)r->batch->count, DDB_OK};
         return router_call(h, router_callback(h, rec), rec, &batch);
     }
-    if (op == ROUTER_OP_END) {
-        ddb_batch batch = {sizeof batch, (uint32_t)r->batch->count,
-                           h->begin_status != DDB_OK ? h->begin_status : h->batch_status};
-        return h->in_batch && h->plugin.on_batch_end ? h->plugin.on_batch_end(&batch, h->state)
-                                                     : DDB_OK;
+    case ROUTER_OP_END: return router_worker_end(r, h);
+    case ROUTER_OP_FINI:
+        if (h->initialised && h->plugin.on_fini) h->plugin.on_fini(h->state);
+        return DDB_OK;
     }
-    if (op == ROUTER_OP_FINI && h->plugin.on_fini) h->plugin.on_fini(h->state);
-    return DDB_OK;
+    return DDB_ERR_INVALID;
 }
 
 /* The time an isolated handler has for one request: the manifest's budget, or less when
@@ -327,7 +536,7 @@ static void router_worker_lost(router *r, size_t upto)
             router_handler *h = &route->handlers[j];
             if (!h->spec->isolated || !h->in_batch) continue;
             h->in_batch = false;
-            if (!h->plugin.on_batch_end) continue;
+            if (!(h->remote ? h->remote_commits : h->plugin.on_batch_end != NULL)) continue;
             for (size_t k = r->worker_first; k < upto; k++) {
                 const ddb_record *rec = &r->batch->records[k];
                 if (router_find(r, rec->table) == route && router_callback(h, rec))
@@ -337,25 +546,47 @@ static void router_worker_lost(router *r, size_t upto)
     }
 }
 
-/* Delivers rec to an isolated handler through the batch's worker, starting one if needed. */
+/* The worker, with the event in it, for record i: started again after a crash, and handed
+ * the invocation and the event's bytes once per batch. False with why. */
+static bool router_worker_ready(router *r, size_t i, char *why, size_t cap)
+{
+    router_failure failure;
+    if (!r->worker && !router_start_worker(r, false, &failure, why, cap)) return false;
+    if (r->worker_has_event) return true;
+    const api_invocation *inv = &r->invocation;
+    char ids[700];
+    int n = snprintf(ids, sizeof ids, "%s%c%s", inv->request_id ? inv->request_id : "", '\0',
+                     inv->function_arn ? inv->function_arn : "");
+    uint64_t deadline = (uint64_t)inv->deadline_ms;
+    if (!router_ask(r, ROUTER_OP_INVOKE, (uint32_t)deadline, 0, ids, n > 0 && (size_t)n < sizeof ids ? (size_t)n + 1 : 1,
+                    router_budget(r), why, cap) ||
+        !router_ask(r, ROUTER_OP_EVENT, (uint32_t)(deadline >> 32), 0, r->event, r->event_len,
+                    router_budget(r), why, cap))
+        return false;
+    r->worker_has_event = true;
+    r->worker_first = i;
+    return true;
+}
+
+/* Delivers rec to an isolated handler through the worker. */
 static ddb_status router_isolated(router *r, const router_route *route, size_t j,
                                   const ddb_record *rec)
 {
     router_handler *h = &route->handlers[j];
-    char why[128];
+    char why[1024];
     ddb_status st = DDB_ERR_FAILED;
-    if (!r->worker) {
-        r->worker = isolate_start(router_exec, r);
-        if (!r->worker) {
-            router_log_failure(rec, h, "no worker process could be started");
-            return DDB_ERR_FAILED;
-        }
-        r->worker_first = rec->index;
+    if (!router_worker_ready(r, rec->index, why, sizeof why)) {
+        router_log_failure(rec, h, why);
+        if (!r->worker) router_worker_lost(r, rec->index);
+        return DDB_ERR_FAILED;
+    }
+    if (h->down) {
+        router_log_failure(rec, h, "it could not be started in the worker (see above)");
+        return DDB_ERR_FAILED;
     }
     h->in_batch = true;
-    isolate_outcome o = isolate_call(r->worker, ROUTER_OP_RECORD, rec->index,
-                                     router_handler_id(r, route, j), router_budget(r), &st, why,
-                                     sizeof why);
+    isolate_request q = {ROUTER_OP_RECORD, rec->index, router_handler_id(r, route, j), NULL, 0};
+    isolate_outcome o = isolate_call(r->worker, &q, router_budget(r), &st, why, sizeof why);
     if (o == ISOLATE_DONE) {
         if (st != DDB_OK && h->batch_status == DDB_OK) h->batch_status = st;
         return st;
@@ -399,9 +630,10 @@ static void router_end_batch(router *r, const event_batch *b, size_t attempted)
             batch.status = h->begin_status != DDB_OK ? h->begin_status : h->batch_status;
             ddb_status st = DDB_OK;
             if (h->spec->isolated && r->worker) {
-                char why[128];
-                if (isolate_call(r->worker, ROUTER_OP_END, 0, router_handler_id(r, route, j),
-                                 router_budget(r), &st, why, sizeof why) != ISOLATE_DONE) {
+                char why[1024];
+                isolate_request q = {ROUTER_OP_END, 0, router_handler_id(r, route, j), NULL, 0};
+                if (isolate_call(r->worker, &q, router_budget(r), &st, why, sizeof why) !=
+                    ISOLATE_DONE) {
                     log_error("plugin \"%s\" %s in on_batch_end", h->handle.name, why);
                     isolate_stop(r->worker);
                     r->worker = NULL;
@@ -421,8 +653,7 @@ static void router_end_batch(router *r, const event_batch *b, size_t attempted)
             }
         }
     }
-    isolate_stop(r->worker); /* the next batch gets a worker of its own */
-    r->worker = NULL;
+    r->worker_has_event = false; /* the worker stays, with its handlers' state, for the next */
 }
 
 bool router_deliver(router *r, const event_batch *b, router_result *out, char *err, size_t cap)

@@ -48,6 +48,12 @@ router *router_new(manifest *m, router_failure *why, char *err, size_t cap);
 /* The manifest the router was made from. Borrowed from r. */
 const manifest *router_manifest(const router *r);
 
+/* Whether the router has isolated handlers, whose worker decodes each event from its bytes
+ * itself: router_keep_event must then be handed them before they are decoded in place. */
+bool router_isolates(const router *r);
+/* Keeps a copy of an event's bytes for the worker; false when out of memory. */
+bool router_keep_event(router *r, const char *buf, size_t len);
+
 /* The invocation the next batches belong to (copied; its strings are borrowed until the
  * next call), or NULL for none. Plugins see it through the host API; with a deadline,
  * delivery stops once less than margin_ms remain before it. */

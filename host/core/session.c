@@ -68,6 +68,10 @@ char *session_process(session *s, char *buf, size_t len, const api_invocation *i
 {
     event_batch batch;
     double t0 = times ? sys_monotonic_ms() : 0;
+    if (router_isolates(s->router) && !router_keep_event(s->router, buf, len)) {
+        snprintf(err, cap, "out of memory keeping the event for the isolated handlers");
+        return NULL;
+    }
     if (!event_decode(s->decoder, buf, len, &batch)) {
         snprintf(err, cap, "%s", event_error(s->decoder));
         return NULL;

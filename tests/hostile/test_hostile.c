@@ -516,15 +516,33 @@ static void test_without_isolation_a_crash_in_on_fini_loses_the_response(void **
     run_output_free(&r);
 }
 
-/* on_init runs in the host process even for an isolated handler (a worker is forked per
- * batch, after it): a crash there is the host's crash, before any record is read. */
-static void test_a_crash_in_on_init_takes_the_host_down_even_with_isolation(void **state)
+/* An isolated plugin is loaded and initialised in the worker, never in the host: a crash in
+ * on_init is one error line naming the plugin and the signal, and exit status 1. */
+static void test_with_isolation_a_crash_in_on_init_is_one_error_line_and_exit_status_1(void **state)
 {
     run_output r;
+    char want[1024];
     (void)state;
     invoke(&r, manifest("{\"isolation\": \"process\", \"tables\": {\"Orders\": {\"plugin\": \"%s\"}}}",
                         fixture("crash_in_init")),
-           ORDERS, NULL);
+           ORDERS, PLAIN_SEGV);
+    snprintf(want, sizeof want, "ddbhost: error: plugin \"%s\" (crash-in-init 1.0.0) killed by signal "
+             "11 (Segmentation fault) in on_init\n", fixture("crash_in_init"));
+    if (r.status != 1 || r.out_len != 0 || strcmp(r.err, want) != 0) {
+        print_error("expected exit status 1, no stdout and the one line\n  %s", want);
+        dump(&r);
+        fail();
+    }
+    run_output_free(&r);
+}
+
+/* Without isolation on_init runs in the host: a crash there is the host's. */
+static void test_without_isolation_a_crash_in_on_init_takes_the_host_down(void **state)
+{
+    run_output r;
+    (void)state;
+    invoke(&r, manifest("{\"tables\": {\"Orders\": {\"plugin\": \"%s\"}}}", fixture("crash_in_init")),
+           ORDERS, PLAIN_SEGV);
     expect_no_response(&r);
     assert_int_equal(r.out_len, 0);
     expect_stderr(&r, "crash-in-init handled", false);
@@ -533,23 +551,21 @@ static void test_a_crash_in_on_init_takes_the_host_down_even_with_isolation(void
 
 /* ---- plugin state in a worker -------------------------------------------------------------- */
 
-/* walk counts records in its state and prints the count in on_fini: the worker's counts are
- * gone with the worker, and on_fini sees the state as on_init left it. */
-static void test_with_isolation_on_fini_sees_the_state_as_on_init_left_it(void **state)
+/* walk counts records in its state and prints the count in on_fini. An isolated plugin
+ * lives in the worker from start to end, so its state is kept from record to record and
+ * on_fini sees the same count as without isolation. */
+static void test_with_isolation_plugin_state_lives_in_the_worker_until_on_fini(void **state)
 {
     run_output r;
     (void)state;
-    invoke(&r, manifest("{\"isolation\": \"process\", \"tables\": {\"Orders\": {\"plugin\": \"%s\"}}}",
-                        WALK),
-           ORDERS, NO_LEAK_CHECK);
-    expect_response(&r, NO_FAILURES);
-    expect_stderr(&r, "walk: 0 records, 0 values, 0 bytes", true);
-    run_output_free(&r);
-
-    invoke(&r, manifest("{\"tables\": {\"Orders\": {\"plugin\": \"%s\"}}}", WALK), ORDERS, NULL);
-    expect_response(&r, NO_FAILURES);
-    expect_stderr(&r, "walk: 5 records, ", true);
-    run_output_free(&r);
+    for (int isolated = 0; isolated < 2; isolated++) {
+        invoke(&r, manifest("{\"isolation\": \"%s\", \"tables\": {\"Orders\": {\"plugin\": \"%s\"}}}",
+                            isolated ? "process" : "none", WALK),
+               ORDERS, NO_LEAK_CHECK);
+        expect_response(&r, NO_FAILURES);
+        expect_stderr(&r, "walk: 5 records, ", true);
+        run_output_free(&r);
+    }
 }
 
 /* ---- batch hooks --------------------------------------------------------------------------- */
@@ -719,8 +735,9 @@ int main(void)
         T(test_with_isolation_a_record_that_never_returns_is_killed_after_its_budget),
         T(test_with_isolation_a_crash_in_on_fini_is_logged_and_the_response_stands),
         T(test_without_isolation_a_crash_in_on_fini_loses_the_response),
-        T(test_a_crash_in_on_init_takes_the_host_down_even_with_isolation),
-        T(test_with_isolation_on_fini_sees_the_state_as_on_init_left_it),
+        T(test_with_isolation_a_crash_in_on_init_is_one_error_line_and_exit_status_1),
+        T(test_without_isolation_a_crash_in_on_init_takes_the_host_down),
+        T(test_with_isolation_plugin_state_lives_in_the_worker_until_on_fini),
         T(test_with_isolation_batch_hooks_run_in_the_worker_and_commit_the_batch),
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_stop),
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_continue),
