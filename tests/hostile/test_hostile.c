@@ -549,6 +549,24 @@ static void test_without_isolation_a_crash_in_on_init_takes_the_host_down(void *
     run_output_free(&r);
 }
 
+/* Not even a constructor of an isolated plugin runs in the host: the process it runs in is
+ * the host's child (the worker), not the test's. */
+static void test_with_isolation_a_plugins_constructor_runs_in_the_worker_only(void **state)
+{
+    run_output r;
+    char host_child[128], test_child[128];
+    (void)state;
+    invoke(&r, manifest("{\"isolation\": \"process\", \"tables\": {\"Orders\": {\"plugin\": \"%s\"}}}",
+                        fixture("runs_on_load")),
+           ORDERS, NULL);
+    expect_response(&r, NO_FAILURES);
+    snprintf(test_child, sizeof test_child, "runs-on-load: constructor's parent is %ld\n", (long)getpid());
+    snprintf(host_child, sizeof host_child, "runs-on-load: constructor's parent is ");
+    expect_stderr(&r, host_child, true);
+    expect_stderr(&r, test_child, false);
+    run_output_free(&r);
+}
+
 /* ---- plugin state in a worker -------------------------------------------------------------- */
 
 /* walk counts records in its state and prints the count in on_fini. An isolated plugin
@@ -738,6 +756,7 @@ int main(void)
         T(test_with_isolation_a_crash_in_on_init_is_one_error_line_and_exit_status_1),
         T(test_without_isolation_a_crash_in_on_init_takes_the_host_down),
         T(test_with_isolation_plugin_state_lives_in_the_worker_until_on_fini),
+        T(test_with_isolation_a_plugins_constructor_runs_in_the_worker_only),
         T(test_with_isolation_batch_hooks_run_in_the_worker_and_commit_the_batch),
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_stop),
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_continue),
