@@ -72,8 +72,8 @@ def main():
     for n, none, iso in rows:
         print(f"| {n} | {none:.3f} | {iso:.3f} | {iso - none:.3f} | {(iso - none) * 1e3 / n:.1f} |")
     print(f"\n{ROUNDS} interleaved rounds of `ddbhost --repeat N` (about {ROUND_MS} ms each), "
-          "median round; each batch is decoded and walked in full. Isolation forks one worker "
-          "per batch and makes one round trip over a pipe per record.")
+          "median round; each batch is decoded and walked in full. Isolation keeps one worker, "
+          "which decodes each event again, and makes one round trip over a pipe per record.")
 
 
 if __name__ == "__main__":
