@@ -250,68 +250,141 @@ static inline ddb_status ddb_n_int64(const ddb_value *v, int64_t *out)
     return DDB_OK;
 }
 
-/* N to double, checked. DDB_OK when the double equals the decimal exactly (12, 0.5, 1e100 is
- * not); DDB_ERR_INEXACT when it does not (0.1, 19.99): *out then holds the nearest double for
- * numbers of up to 15 significant digits with a power of ten within +-22 (prices, counters,
- * timestamps), and a value within a few units in the last place beyond that.
- * DynamoDB's range (1E-130 to 1E+126) never overflows a double. */
+/* Internals of ddb_n_double (not API: they may change in any version). A non-negative
+ * integer of up to 50 * 32 bits, little-endian limbs, enough for any N DynamoDB accepts
+ * (38 digits, 10^-130 to 10^126) scaled as the conversion needs. */
+typedef struct ddb_big_ {
+    uint32_t w[50];
+} ddb_big_;
+
+static inline void ddb_big_muladd_(ddb_big_ *a, uint32_t mul, uint32_t add)
+{
+    uint64_t c = add;
+    int i;
+    for (i = 0; i < 50; i++) { c += (uint64_t)a->w[i] * mul; a->w[i] = (uint32_t)c; c >>= 32; }
+}
+
+static inline int ddb_big_bits_(const ddb_big_ *a)
+{
+    int i, b;
+    for (i = 49; i >= 0; i--)
+        if (a->w[i]) { for (b = 32; !((a->w[i] >> (b - 1)) & 1u); b--) {} return i * 32 + b; }
+    return 0;
+}
+
+static inline void ddb_big_shl_(ddb_big_ *a, int n)
+{
+    int limbs = n / 32, bits = n % 32, i;
+    for (i = 49; i >= 0; i--) {
+        uint32_t hi = i - limbs >= 0 ? a->w[i - limbs] : 0u;
+        uint32_t lo = i - limbs - 1 >= 0 ? a->w[i - limbs - 1] : 0u;
+        a->w[i] = bits ? (hi << bits) | (lo >> (32 - bits)) : hi;
+    }
+}
+
+static inline void ddb_big_shr1_(ddb_big_ *a)
+{
+    int i;
+    for (i = 0; i < 49; i++) a->w[i] = (a->w[i] >> 1) | (a->w[i + 1] << 31);
+    a->w[49] >>= 1;
+}
+
+static inline int ddb_big_cmp_(const ddb_big_ *a, const ddb_big_ *b)
+{
+    int i;
+    for (i = 49; i >= 0; i--)
+        if (a->w[i] != b->w[i]) return a->w[i] < b->w[i] ? -1 : 1;
+    return 0;
+}
+
+static inline void ddb_big_sub_(ddb_big_ *a, const ddb_big_ *b) /* a >= b */
+{
+    int64_t c = 0;
+    int i;
+    for (i = 0; i < 50; i++) {
+        c += (int64_t)a->w[i] - (int64_t)b->w[i];
+        a->w[i] = (uint32_t)c;
+        c = c < 0 ? -1 : 0;
+    }
+}
+
+/* r * 2^k, exactly while the result stays a normal double. */
+static inline double ddb_scale2_(double r, long k)
+{
+    for (; k >= 64; k -= 64) r *= 18446744073709551616.0;
+    for (; k <= -64; k += 64) r /= 18446744073709551616.0;
+    return k >= 0 ? r * (double)(1ull << k) : r / (double)(1ull << -k);
+}
+
+/* digits[0..nd) * 10^e rounded to the nearest double, ties to even, by exact integer
+ * division: q = the 53-bit quotient, the remainder deciding the last bit. *exact tells
+ * whether nothing was rounded away. False when the result is not a normal double. */
+static inline bool ddb_n_round_(const char *digits, int nd, long e, double *out, bool *exact)
+{
+    static const uint32_t p10[] = {1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u,
+                                   10000000u, 100000000u, 1000000000u};
+    ddb_big_ n, m, t;
+    uint64_t q = 0;
+    long k, shift;
+    int i, bit, c;
+    for (i = 0; i < 50; i++) n.w[i] = m.w[i] = 0u;
+    m.w[0] = 1u;
+    for (i = 0; i < nd; i++) ddb_big_muladd_(&n, 10u, (uint32_t)(digits[i] - '0'));
+    for (k = e < 0 ? -e : e; k > 0; k -= 9) ddb_big_muladd_(e < 0 ? &m : &n, p10[k < 9 ? k : 9], 0u);
+    shift = 53 - (ddb_big_bits_(&n) - ddb_big_bits_(&m)); /* n * 2^shift / m in (2^52, 2^54) */
+    if (shift > 0) ddb_big_shl_(&n, (int)shift);
+    else if (shift < 0) ddb_big_shl_(&m, (int)-shift);
+    t = m;
+    ddb_big_shl_(&t, 53);
+    if (ddb_big_cmp_(&n, &t) >= 0) { ddb_big_shl_(&m, 1); shift--; }
+    t = m;
+    ddb_big_shl_(&t, 52);
+    for (bit = 52; bit >= 0; bit--) {
+        if (ddb_big_cmp_(&n, &t) >= 0) { ddb_big_sub_(&n, &t); q |= 1ull << bit; }
+        ddb_big_shr1_(&t);
+    }
+    *exact = ddb_big_bits_(&n) == 0;
+    ddb_big_shl_(&n, 1);
+    c = ddb_big_cmp_(&n, &m);
+    if (c > 0 || (c == 0 && (q & 1u))) q++;
+    if (q == 1ull << 53) { q >>= 1; shift--; }
+    if (53 - shift > 1024 || 52 - shift < -1022) return false; /* beyond a normal double */
+    *out = ddb_scale2_((double)q, -shift);
+    return true;
+}
+
+/* N to double, checked. *out is the double nearest to the number (ties to even), the same
+ * bits strtod gives, for every N DynamoDB holds; DDB_OK when it equals the number exactly
+ * (12, 0.5; 0.1 and 19.99 do not), DDB_ERR_INEXACT when it does not. DynamoDB's range (1E-130
+ * to 9.99E+125) never leaves the doubles; DDB_ERR_RANGE for anything that would. */
 static inline ddb_status ddb_n_double(const ddb_value *v, double *out)
 {
     static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     char d[40];
-    int nd, i, twos = 0;
-    long e, k;
+    int nd, i;
+    long e;
     bool neg, exact;
-    uint32_t w[5] = {0, 0, 0, 0, 0}; /* digits as a little-endian base-2^32 integer */
     double r = 0;
     if (!v || !out) return DDB_ERR_INVALID;
     if (v->type != DDB_N) return DDB_ERR_TYPE;
     if (!ddb_n_split_(v, &neg, d, &nd, &e)) return DDB_ERR_INVALID;
     if (nd == 0) { *out = neg ? -0.0 : 0.0; return DDB_OK; }
     if (e > 400 || e < -400) return DDB_ERR_RANGE;
-    for (i = 0; i < nd; i++) {
-        uint64_t c = (uint64_t)(d[i] - '0');
-        int j;
-        for (j = 0; j < 5; j++) { c += (uint64_t)w[j] * 10u; w[j] = (uint32_t)c; c >>= 32; }
-    }
-    /* Exact iff digits * 10^e = odd * 2^p with odd < 2^53: strip the twos, then divide out
-     * 5^-e (each division must leave no remainder) or multiply in 5^e, checking the width. */
-    while (!(w[0] & 1u)) {
-        int j;
-        for (j = 0; j < 4; j++) w[j] = (w[j] >> 1) | (w[j + 1] << 31);
-        w[4] >>= 1;
-        twos++;
-    }
-    exact = true;
-    for (k = 0; exact && k < (e < 0 ? -e : e); k++) {
-        uint64_t c = 0;
-        int j;
-        if (e < 0) {
-            for (j = 4; j >= 0; j--) { c = (c << 32) | w[j]; w[j] = (uint32_t)(c / 5u); c %= 5u; }
-            exact = c == 0;
-        } else {
-            for (j = 0; j < 5; j++) { c += (uint64_t)w[j] * 5u; w[j] = (uint32_t)c; c >>= 32; }
-            exact = w[4] == 0 && w[3] == 0 && w[2] == 0 && w[1] < (1u << 21);
-        }
-    }
-    exact = exact && w[4] == 0 && w[3] == 0 && w[2] == 0 && w[1] < (1u << 21);
-    if (exact) { /* value = odd * 2^(twos + e), the fives already folded into odd */
-        long p = twos + e, q;
-        r = (double)(((uint64_t)w[1] << 32) | w[0]);
-        for (q = 0; q < p; q++) r *= 2.0;
-        for (q = 0; q > p; q--) r *= 0.5;
-    } else {
-        int m = nd < 19 ? nd : 19;
-        uint64_t mant = 0;
-        long ex = e + (nd - m);
-        for (i = 0; i < m; i++) mant = mant * 10u + (uint64_t)(d[i] - '0');
-        r = (double)mant; /* exact below 2^53, hence correctly rounded in the fast path */
-        for (; ex > 22; ex -= 22) r *= 1e22;
-        for (; ex < -22; ex += 22) r /= 1e22;
-        r = ex >= 0 ? r * p10[ex] : r / p10[-ex];
-        if (r - r != 0) return DDB_ERR_RANGE; /* infinite */
+    if (nd <= 15 && e >= -22 && e <= 22) {
+        /* Clinger's fast path: both operands exact, so one correctly rounded operation; the
+         * result is exact when a multiplication's is or the division leaves no remainder. */
+        uint64_t mant = 0, odd, five = 1;
+        for (i = 0; i < nd; i++) mant = mant * 10u + (uint64_t)(d[i] - '0');
+        for (i = 0; i < (e < 0 ? -e : e); i++) five *= 5u;
+        for (odd = mant; !(odd & 1u); odd >>= 1) {}
+        /* mant * 10^e is odd * 5^e * 2^(e + twos): exact when odd * 5^e fits 53 bits;
+         * mant / 10^k is exact when 5^k divides mant (the twos only move the point). */
+        exact = e >= 0 ? odd <= (1ull << 53) / five : mant % five == 0;
+        r = e >= 0 ? (double)mant * p10[e] : (double)mant / p10[-e];
+    } else if (!ddb_n_round_(d, nd, e, &r, &exact)) {
+        return DDB_ERR_RANGE;
     }
     *out = neg ? -r : r;
     return exact ? DDB_OK : DDB_ERR_INEXACT;

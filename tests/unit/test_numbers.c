@@ -1,0 +1,160 @@
+/* test_numbers.c - the checked conversions of N values that plugin.h gives plugins, against
+ * the C library on thousands of numbers: ddb_n_double is the correctly rounded double
+ * (strtod's, bit for bit) for every N DynamoDB can hold, and says DDB_OK exactly when that
+ * double is the number itself. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ddb/plugin.h>
+
+/* A deterministic generator, so that a failure can be replayed. */
+static uint64_t rng = 0x9E3779B97F4A7C15u;
+
+static uint64_t next_random(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static ddb_value n_value(const char *text)
+{
+    ddb_value v = {DDB_N, 0, 0, (uint32_t)strlen(text), text};
+    return v;
+}
+
+/* digits (with a leading sign and a point somewhere) and an exponent, as DynamoDB would
+ * accept: at most 38 significant digits, the value within 1E-130 .. 9.99E+125. */
+static void random_n(char *out, size_t cap, int ndigits, int exp10)
+{
+    char digits[64];
+    digits[0] = (char)('1' + next_random() % 9);
+    for (int i = 1; i < ndigits; i++) digits[i] = (char)('0' + next_random() % 10);
+    digits[ndigits] = '\0';
+    int point = (int)(next_random() % (uint64_t)(ndigits + 1));
+    snprintf(out, cap, "%s%.*s%s%s%sE%d", next_random() % 4 == 0 ? "-" : "", point, digits,
+             point < ndigits ? "." : "", digits + point, point == 0 ? "0" : "", exp10);
+}
+
+/* Whether the double d is exactly the decimal text: its exact expansion, printed by the C
+ * library with every digit, has the same digits and exponent as text's. */
+static bool exactly(double d, const char *text)
+{
+    char printed[1200], a[128], b[1200];
+    long ea, eb;
+    snprintf(printed, sizeof printed, "%.1000e", d < 0 ? -d : d);
+    /* significant digits and exponent of both, without the point and trailing zeros */
+    const char *sources[2] = {text, printed};
+    char *outs[2] = {a, b};
+    long *exps[2] = {&ea, &eb};
+    for (int k = 0; k < 2; k++) {
+        const char *s = sources[k];
+        size_t n = 0;
+        long before = 0;
+        bool point = false, started = false;
+        if (*s == '-') s++;
+        for (; *s && *s != 'e' && *s != 'E'; s++) {
+            if (*s == '.') { point = true; continue; }
+            if (!started && *s == '0') { if (point) before--; continue; }
+            started = true;
+            if (!point) before++;
+            if (n < (k ? sizeof b : sizeof a) - 1) outs[k][n++] = *s;
+        }
+        while (n > 0 && outs[k][n - 1] == '0') n--;
+        outs[k][n] = '\0';
+        *exps[k] = (*s ? strtol(s + 1, NULL, 10) : 0) + before;
+    }
+    return strcmp(a, b) == 0 && (a[0] == '\0' || ea == eb); /* zero has no exponent */
+}
+
+static void expect_as_strtod(const char *text)
+{
+    ddb_value v = n_value(text);
+    double got = 0, want = strtod(text, NULL);
+    ddb_status st = ddb_n_double(&v, &got);
+    if (memcmp(&got, &want, sizeof got) != 0)
+        fail_msg("%s: ddb_n_double gave %.17g, strtod %.17g", text, got, want);
+    ddb_status exact = exactly(want, text) ? DDB_OK : DDB_ERR_INEXACT;
+    if (st != exact)
+        fail_msg("%s: ddb_n_double said %s, the double is %s the number", text, ddb_status_str(st),
+                 exact == DDB_OK ? "exactly" : "not exactly");
+}
+
+static void test_long_numbers_round_to_the_nearest_double_as_strtod_does(void **state)
+{
+    (void)state;
+    char text[96];
+    for (int i = 0; i < 20000; i++) {
+        int nd = 16 + (int)(next_random() % 23); /* 16 to 38 digits */
+        int e = (int)(next_random() % 121) - 60;  /* -60 .. 60 */
+        random_n(text, sizeof text, nd, e);
+        expect_as_strtod(text);
+    }
+}
+
+static void test_numbers_at_the_ends_of_dynamodbs_range_round_as_strtod_does(void **state)
+{
+    (void)state;
+    char text[96];
+    for (int i = 0; i < 5000; i++) {
+        int nd = 1 + (int)(next_random() % 38);
+        int e = i % 2 ? 125 - nd + 1 - (int)(next_random() % 5) : -130 + (int)(next_random() % 5);
+        random_n(text, sizeof text, nd, e);
+        expect_as_strtod(text);
+    }
+    expect_as_strtod("9.9999999999999999999999999999999999999E+125");
+    expect_as_strtod("1E-130");
+    expect_as_strtod("-1E-130");
+}
+
+/* Halfway between two doubles: ties go to the even one, and a digit far down decides. */
+static void test_halfway_cases_go_to_the_even_double_unless_a_later_digit_says_otherwise(void **state)
+{
+    (void)state;
+    expect_as_strtod("9007199254740993");       /* 2^53 + 1: a tie, to 2^53 */
+    expect_as_strtod("9007199254740995");       /* a tie, to 2^53 + 4 */
+    expect_as_strtod("9007199254740993.0000000000000000001");
+    expect_as_strtod("0.50000000000000016653345369377348106354"); /* 38 digits near a tie */
+    expect_as_strtod("2.2250738585072014E-308"); /* beyond DynamoDB, still a double */
+    expect_as_strtod("1.7976931348623157E+125");
+    expect_as_strtod("123456789012345678901234567890123456.78");
+    expect_as_strtod("0.1");
+    expect_as_strtod("19.99");
+    expect_as_strtod("1E+22");
+    expect_as_strtod("1E+23"); /* the first power of ten that is not a double */
+}
+
+static void test_short_numbers_stay_exact_where_they_are(void **state)
+{
+    (void)state;
+    char text[96];
+    for (int i = 0; i < 20000; i++) {
+        int nd = 1 + (int)(next_random() % 15);
+        int e = (int)(next_random() % 45) - 22;
+        random_n(text, sizeof text, nd, e);
+        expect_as_strtod(text);
+    }
+    expect_as_strtod("12");
+    expect_as_strtod("0.5");
+    expect_as_strtod("-0");
+    expect_as_strtod("1e100");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_numbers_round_to_the_nearest_double_as_strtod_does),
+        cmocka_unit_test(test_numbers_at_the_ends_of_dynamodbs_range_round_as_strtod_does),
+        cmocka_unit_test(test_halfway_cases_go_to_the_even_double_unless_a_later_digit_says_otherwise),
+        cmocka_unit_test(test_short_numbers_stay_exact_where_they_are),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
