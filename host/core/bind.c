@@ -532,54 +532,10 @@ static ddb_status bind_arg_fail(const bind_library *b, const bind_call *c, const
                      bind_escape(text, sizeof text, c->spec->args[i].text, true), why);
 }
 
-/* N as uint64, checked like ddb_n_int64: beyond INT64_MAX the digits are summed here. */
-static ddb_status bind_n_uint64(const ddb_value *v, uint64_t *out)
-{
-    int64_t s;
-    ddb_status st = ddb_n_int64(v, &s);
-    if (st == DDB_OK) {
-        if (s < 0) return DDB_ERR_RANGE;
-        *out = (uint64_t)s;
-        return DDB_OK;
-    }
-    if (st != DDB_ERR_RANGE) return st;
-    char d[40];
-    int nd;
-    long e;
-    bool neg;
-    uint64_t u = 0;
-    /* ddb_n_int64 already checked the syntax and that there is no fractional part. */
-    if (!ddb_n_split_(v, &neg, d, &nd, &e) || neg || nd + e > 20) return DDB_ERR_RANGE;
-    for (long i = 0; i < nd + e; i++) {
-        unsigned dig = i < nd ? (unsigned)(d[i] - '0') : 0u;
-        if (u > (UINT64_MAX - dig) / 10u) return DDB_ERR_RANGE;
-        u = u * 10u + dig;
-    }
-    *out = u;
-    return DDB_OK;
-}
-
 /* N to the nearest double: 19.99 has no exact double, and the nearest one is what everyone
- * means, so only a number beyond a double's range fails. A number of up to 15 significant
- * digits with a power of ten within +-22 takes one correctly rounded multiplication or
- * division, which is the value ddb_n_double gives it, without the proof of exactness that a
- * binding has no use for; any other goes through ddb_n_double. */
+ * means, so only a number beyond a double's range fails. */
 static ddb_status bind_n_double(const ddb_value *v, double *out)
 {
-    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    char d[40];
-    int nd;
-    long e;
-    bool neg;
-    if (ddb_n_split_(v, &neg, d, &nd, &e) && nd <= 15 && e >= -22 && e <= 22) {
-        uint64_t mant = 0;
-        for (int i = 0; i < nd; i++) mant = mant * 10u + (uint64_t)(d[i] - '0');
-        double r = e >= 0 ? (double)mant * p10[e] : (double)mant / p10[-e];
-        *out = neg ? -r : r;
-        return DDB_OK;
-    }
     ddb_status st = ddb_n_double(v, out);
     return st == DDB_ERR_INEXACT ? DDB_OK : st;
 }
@@ -657,7 +613,7 @@ static ddb_status bind_arg(const bind_library *b, bind_call *c, const ddb_record
         break;
     case MANIFEST_ARG_UINT64:
         if (t != DDB_N) wants = "N";
-        else st = bind_n_uint64(v, &s->u64);
+        else st = ddb_n_uint64(v, &s->u64);
         break;
     case MANIFEST_ARG_DOUBLE:
         if (t != DDB_N) wants = "N";

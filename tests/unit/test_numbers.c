@@ -1,7 +1,7 @@
 /* test_numbers.c - the checked conversions of N values that plugin.h gives plugins, against
  * the C library on thousands of numbers: ddb_n_double is the correctly rounded double
  * (strtod's, bit for bit) for every N DynamoDB can hold, and says DDB_OK exactly when that
- * double is the number itself. */
+ * double is the number itself; ddb_n_int64 and ddb_n_uint64 go to their last value. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,6 +148,42 @@ static void test_short_numbers_stay_exact_where_they_are(void **state)
     expect_as_strtod("1e100");
 }
 
+static ddb_status as_int64(const char *text, int64_t *out)
+{
+    ddb_value v = n_value(text);
+    return ddb_n_int64(&v, out);
+}
+
+static ddb_status as_uint64(const char *text, uint64_t *out)
+{
+    ddb_value v = n_value(text);
+    return ddb_n_uint64(&v, out);
+}
+
+static void test_integers_convert_exactly_to_their_last_value_and_no_further(void **state)
+{
+    (void)state;
+    int64_t i = 7;
+    uint64_t u = 7;
+    assert_int_equal(as_int64("-9223372036854775808", &i), DDB_OK);
+    assert_true(i == INT64_MIN);
+    assert_int_equal(as_int64("9223372036854775807", &i), DDB_OK);
+    assert_true(i == INT64_MAX);
+    assert_int_equal(as_int64("9223372036854775808", &i), DDB_ERR_RANGE);
+    assert_int_equal(as_int64("1.5", &i), DDB_ERR_INEXACT);
+    assert_int_equal(as_int64("1.50E1", &i), DDB_OK);
+    assert_true(i == 15);
+    assert_int_equal(as_uint64("18446744073709551615", &u), DDB_OK);
+    assert_true(u == UINT64_MAX);
+    assert_int_equal(as_uint64("18446744073709551616", &u), DDB_ERR_RANGE);
+    assert_int_equal(as_uint64("1E19", &u), DDB_OK);
+    assert_true(u == 10000000000000000000u);
+    assert_int_equal(as_uint64("-1", &u), DDB_ERR_RANGE);
+    assert_int_equal(as_uint64("-0", &u), DDB_OK);
+    assert_true(u == 0);
+    assert_int_equal(as_uint64("0.25", &u), DDB_ERR_INEXACT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_numbers_at_the_ends_of_dynamodbs_range_round_as_strtod_does),
         cmocka_unit_test(test_halfway_cases_go_to_the_even_double_unless_a_later_digit_says_otherwise),
         cmocka_unit_test(test_short_numbers_stay_exact_where_they_are),
+        cmocka_unit_test(test_integers_convert_exactly_to_their_last_value_and_no_further),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

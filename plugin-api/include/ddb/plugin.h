@@ -225,28 +225,50 @@ static inline bool ddb_n_split_(const ddb_value *v, bool *neg, char digits[40], 
     return true;
 }
 
-/* N to int64, checked: DDB_ERR_INEXACT when it has a fractional part, DDB_ERR_RANGE when it
- * does not fit; *out is written only on DDB_OK. Works on NS elements too. */
-static inline ddb_status ddb_n_int64(const ddb_value *v, int64_t *out)
+/* Internal (not API): N as a magnitude of at most lim and its sign, checked. */
+static inline ddb_status ddb_n_integer_(const ddb_value *v, bool *neg, uint64_t *out, uint64_t lim)
 {
     char d[40];
     int nd, i;
     long e;
-    bool neg;
-    uint64_t u = 0, lim;
+    uint64_t u = 0;
     if (!v || !out) return DDB_ERR_INVALID;
     if (v->type != DDB_N) return DDB_ERR_TYPE;
-    if (!ddb_n_split_(v, &neg, d, &nd, &e)) return DDB_ERR_INVALID;
+    if (!ddb_n_split_(v, neg, d, &nd, &e)) return DDB_ERR_INVALID;
     if (nd == 0) { *out = 0; return DDB_OK; }
     if (e < 0) return DDB_ERR_INEXACT;
-    if (nd + e > 19) return DDB_ERR_RANGE;
-    lim = neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
+    if (nd + e > 20) return DDB_ERR_RANGE;
     for (i = 0; i < nd + e; i++) {
         unsigned dig = i < nd ? (unsigned)(d[i] - '0') : 0u;
         if (u > (lim - dig) / 10u) return DDB_ERR_RANGE;
         u = u * 10u + dig;
     }
+    *out = u;
+    return DDB_OK;
+}
+
+/* N to int64, checked: DDB_ERR_INEXACT when it has a fractional part, DDB_ERR_RANGE when it
+ * does not fit; *out is written only on DDB_OK. Works on NS elements too. */
+static inline ddb_status ddb_n_int64(const ddb_value *v, int64_t *out)
+{
+    bool neg = false;
+    uint64_t u;
+    ddb_status st = ddb_n_integer_(v, &neg, &u, (uint64_t)INT64_MAX + 1u);
+    if (st != DDB_OK) return st;
+    if (!neg && u > (uint64_t)INT64_MAX) return DDB_ERR_RANGE;
     *out = neg ? (int64_t)(0u - u) : (int64_t)u;
+    return DDB_OK;
+}
+
+/* N to uint64, checked the same way (a negative number is DDB_ERR_RANGE, -0 is 0). */
+static inline ddb_status ddb_n_uint64(const ddb_value *v, uint64_t *out)
+{
+    bool neg = false;
+    uint64_t u;
+    ddb_status st = ddb_n_integer_(v, &neg, &u, UINT64_MAX);
+    if (st != DDB_OK) return st;
+    if (neg && u != 0) return DDB_ERR_RANGE;
+    *out = u;
     return DDB_OK;
 }
 
