@@ -36,6 +36,22 @@ static bool build_plugin(const char *compiler, const char *language, const char 
     return clean;
 }
 
+/* Compiles SOURCE with -fshort-enums; true when the compiler refused it, naming a size the
+ * ABI pins (C11: the static assertion's message; C99: the array it cannot size). */
+static bool refused_with_short_enums(const char *standard, const char *says)
+{
+    const char *argv[] = {DDB_CC, "-x", "c", standard, "-fshort-enums", "-fsyntax-only", INCLUDE,
+                          SOURCE, NULL};
+    run_output r;
+    assert_true(run_program(argv, NULL, &r));
+    bool refused = r.status != 0 && strstr(r.err, says) != NULL;
+    if (!refused)
+        print_error("%s -fshort-enums %s: exit %d, expected a refusal saying \"%s\":\n%s", DDB_CC,
+                    standard, r.status, says, r.err);
+    run_output_free(&r);
+    return refused;
+}
+
 /* The built plugin passes the loader and its on_insert is found. */
 static void expect_loadable(const char *path)
 {
@@ -61,6 +77,15 @@ static void test_plugin_h_compiles_alone_as_cxx11_pedantic_without_a_warning(voi
     assert_true(build_plugin(DDB_CXX, "c++", "-std=c++11", OUT_CXX));
 }
 
+/* -fshort-enums would make ddb_event_name and the other enums of the records one byte: a
+ * plugin built so would read the wrong bytes of every record, so plugin.h refuses it. */
+static void test_plugin_h_refuses_a_compiler_that_shortens_its_enums(void **state)
+{
+    (void)state;
+    assert_true(refused_with_short_enums("-std=c11", "must be 4 bytes"));
+    assert_true(refused_with_short_enums("-std=c99", "ddb_size_check_"));
+}
+
 /* Without extern "C" the host would find "_Z9on_insertPK10ddb_recordPv" and no on_insert. */
 static void test_plugin_built_as_cxx_exports_its_symbols_unmangled(void **state)
 {
@@ -82,6 +107,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plugin_h_compiles_alone_as_c99_pedantic_without_a_warning),
         cmocka_unit_test(test_plugin_h_compiles_alone_as_cxx11_pedantic_without_a_warning),
+        cmocka_unit_test(test_plugin_h_refuses_a_compiler_that_shortens_its_enums),
         cmocka_unit_test(test_plugin_built_as_cxx_exports_its_symbols_unmangled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,33 @@
 /* ddb/plugin.h - the ddbhost plugin ABI, version 1.1: the only header a plugin includes.
- * It owns the descriptor a plugin exports, the record and value views the host hands to
- * callbacks, the inline accessors over them and the host service table. It must not need
- * anything beyond <stddef.h>, <stdint.h> and <stdbool.h>, and nothing in it links against
- * the host: accessors are inline, host services come through ddb_host_api. */
+ * It owns the descriptor a plugin exports, the callbacks the host calls, the record and value
+ * views it hands them, the inline accessors over them and the host service table. It needs
+ * nothing beyond <stddef.h>, <stdint.h> and <stdbool.h>, and nothing in it links against the
+ * host: accessors are inline, host services come through ddb_host_api.
+ *
+ * Read it top-down: a quick start, the contract (what a plugin exports and what the host
+ * calls), the records and values it receives with their accessors, the host's services,
+ * and last the inline code behind the number conversions, which is not API.
+ *
+ * Quick start: a plugin that prints the key of every inserted item (docs/ABI.md says more).
+ *
+ *     #include <stdio.h>
+ *     #include <ddb/plugin.h>
+ *
+ *     DDB_PLUGIN("print-keys", "1.0.0");
+ *
+ *     ddb_status on_insert(const ddb_record *rec, void *state)
+ *     {
+ *         const char *id;
+ *         size_t len;
+ *         (void)state;
+ *         if (ddb_get_s(ddb_get(rec->keys, "id"), &id, &len) != DDB_OK) return DDB_ERR_TYPE;
+ *         printf("%.*s inserted into %.*s\n", (int)len, id, (int)rec->table.len,
+ *                rec->table.ptr ? rec->table.ptr : "");
+ *         return DDB_OK;
+ *     }
+ *
+ * Build it as a shared object: cc -shared -fPIC -fvisibility=hidden print_keys.c -o
+ * print_keys.so, and run it: ddbhost --invoke print_keys.so event.json. */
 #ifndef DDB_PLUGIN_H
 #define DDB_PLUGIN_H
 
@@ -59,6 +84,97 @@ static inline const char *ddb_status_str(ddb_status s)
     return "unknown status";
 }
 
+/* ---- the contract --------------------------------------------------------------------- */
+
+/* The types the callbacks take, defined further down. */
+typedef struct ddb_value ddb_value;
+typedef struct ddb_record ddb_record;
+typedef struct ddb_init ddb_init;
+typedef struct ddb_batch ddb_batch;
+
+/* The descriptor. Its first four fields are frozen for every ABI version, so any host can
+ * read any plugin's header; later fields are only appended within a major version. */
+typedef struct ddb_plugin_descriptor {
+    uint32_t size;                /* sizeof(ddb_plugin_descriptor) as the plugin was built */
+    uint32_t magic;               /* DDB_PLUGIN_MAGIC */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    uint32_t reserved_;
+    const char *name;             /* non-empty */
+    const char *version;
+} ddb_plugin_descriptor;
+
+/* Declare the plugin once, at file scope: DDB_PLUGIN("orders-audit", "1.2.0"); */
+#define DDB_PLUGIN(name, version)                                                          \
+    DDB_EXPORT const ddb_plugin_descriptor ddb_plugin_info = {                             \
+        sizeof(ddb_plugin_descriptor), DDB_PLUGIN_MAGIC, DDB_ABI_MAJOR, DDB_ABI_MINOR, 0u, \
+        (name), (version)}
+
+/* Record callbacks: export any subset, at least one. DDB_OK = handled; any other status
+ * fails this record, and the host reports it in batchItemFailures so Lambda retries it.
+ * rec is borrowed; state is what on_init returned (NULL without on_init). */
+DDB_EXPORT ddb_status on_insert(const ddb_record *rec, void *state);
+DDB_EXPORT ddb_status on_modify(const ddb_record *rec, void *state);
+DDB_EXPORT ddb_status on_remove(const ddb_record *rec, void *state);
+
+/* Optional. on_init runs once after the plugin is accepted, before any record; on failure
+ * it returns non-OK with a reason in init->error and the host refuses to start.
+ * on_fini runs once at shutdown with the same state. */
+DDB_EXPORT ddb_status on_init(const ddb_init *init, void **state);
+DDB_EXPORT void on_fini(void *state);
+
+/* Optional, for transactional sinks: begin before the first record of an event that this
+ * handler receives, end after the last (commit there). A non-OK status from either fails
+ * every record this handler received in the batch. */
+DDB_EXPORT ddb_status on_batch_begin(const ddb_batch *batch, void *state);
+DDB_EXPORT ddb_status on_batch_end(const ddb_batch *batch, void *state);
+
+/* ---- records ------------------------------------------------------------------------- */
+
+typedef enum ddb_event_name { DDB_INSERT = 1, DDB_MODIFY = 2, DDB_REMOVE = 3 } ddb_event_name;
+
+typedef enum ddb_view_type {
+    DDB_VIEW_UNKNOWN = 0, /* StreamViewType absent */
+    DDB_VIEW_KEYS_ONLY = 1,
+    DDB_VIEW_NEW_IMAGE = 2,
+    DDB_VIEW_OLD_IMAGE = 3,
+    DDB_VIEW_NEW_AND_OLD_IMAGES = 4
+} ddb_view_type;
+
+/* Text borrowed from the event: UTF-8, NUL-terminated, len bytes; ptr is NULL when absent. */
+typedef struct ddb_str {
+    const char *ptr;
+    size_t len;
+} ddb_str;
+
+/* One stream record. Borrowed: valid until the callback that received it returns; copy
+ * what you keep. Fields are only ever appended, and `size` is sizeof(ddb_record) as the
+ * host built it. */
+struct ddb_record {
+    uint32_t size;
+    uint32_t index;               /* position in the event's Records array, from 0 */
+    ddb_event_name event_name;
+    ddb_view_type view_type;
+    bool ttl_delete;              /* a REMOVE made by DynamoDB's Time to Live process */
+    bool has_creation_time;
+    int64_t creation_time_ms;     /* ApproximateCreationDateTime in ms since the epoch */
+    int64_t size_bytes;           /* SizeBytes, -1 when absent */
+    ddb_str event_id;
+    ddb_str table;                /* from eventSourceARN; ptr NULL when not derivable */
+    ddb_str sequence_number;      /* decimal digits, up to 40: compare as text, not int */
+    ddb_str region;
+    ddb_str event_source_arn;
+    ddb_str event_version;
+    const ddb_value *keys;        /* DDB_M values, NULL when the event lacks them */
+    const ddb_value *new_image;
+    const ddb_value *old_image;
+};
+
+static inline const char *ddb_event_name_str(ddb_event_name n)
+{
+    return n == DDB_INSERT ? "INSERT" : n == DDB_MODIFY ? "MODIFY" : n == DDB_REMOVE ? "REMOVE" : "";
+}
+
 /* ---- attribute values ---------------------------------------------------------------- */
 
 /* The ten DynamoDB types. DDB_NONE is what ddb_type_of() says of a NULL pointer. */
@@ -79,14 +195,14 @@ typedef enum ddb_type {
 /* One attribute value. The layout is frozen for ABI major 1, but read it through the
  * accessors below: they check the type and never crash on a value of another type.
  * Every pointer is borrowed: valid until the callback that received it returns. */
-typedef struct ddb_value {
+struct ddb_value {
     uint8_t type;      /* a ddb_type */
     uint8_t boolean;   /* DDB_BOOL: 0 or 1 */
     uint16_t reserved_;
     uint32_t len;      /* S, N, B: bytes; M: members; L, SS, NS, BS: elements */
     const void *ptr;   /* S, N: chars followed by a NUL not counted in len; B: bytes;
                           M: ddb_member[len]; L, SS, NS, BS: ddb_value[len] */
-} ddb_value;
+};
 
 /* One member of a map: its name (UTF-8, NUL-terminated, explicit length) and value. */
 typedef struct ddb_member {
@@ -193,6 +309,110 @@ static inline const ddb_value *ddb_get(const ddb_value *m, const char *name)
     return ddb_getn(m, name, len);
 }
 
+/* ---- numbers: checked conversions of N values -------------------------------------- */
+
+/* N to int64, checked: DDB_ERR_INEXACT when it has a fractional part, DDB_ERR_RANGE when it
+ * does not fit; *out is written only on DDB_OK. Works on NS elements too. */
+static inline ddb_status ddb_n_int64(const ddb_value *v, int64_t *out);
+
+/* N to uint64, checked the same way (a negative number is DDB_ERR_RANGE, -0 is 0). */
+static inline ddb_status ddb_n_uint64(const ddb_value *v, uint64_t *out);
+
+/* N to double, checked. *out is the double nearest to the number (ties to even), the same
+ * bits strtod gives, for every N DynamoDB holds; DDB_OK when it equals the number exactly
+ * (12, 0.5; 0.1 and 19.99 do not), DDB_ERR_INEXACT when it does not. DynamoDB's range (1E-130
+ * to 9.99E+125) never leaves the doubles; DDB_ERR_RANGE for anything that would. */
+static inline ddb_status ddb_n_double(const ddb_value *v, double *out);
+
+/* ---- host services ------------------------------------------------------------------- */
+
+typedef enum ddb_log_level {
+    DDB_LOG_ERROR = 0,
+    DDB_LOG_WARN = 1,
+    DDB_LOG_INFO = 2,
+    DDB_LOG_DEBUG = 3
+} ddb_log_level;
+
+typedef struct ddb_handle ddb_handle; /* the host's record of one loaded handler */
+typedef struct ddb_config ddb_config; /* a handler's "config" object from the manifest */
+
+/* Handed to on_init; entries are only ever appended. A plugin built against this header
+ * only ever runs on a host of the same or a newer minor version, so every entry it knows
+ * is there; `size` is sizeof(ddb_host_api) as the host built it. */
+typedef struct ddb_host_api {
+    uint32_t size;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    /* One log line attributed to the handler: printf-style format. */
+    void (*log)(const ddb_handle *self, ddb_log_level level, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+        __attribute__((format(printf, 3, 4)))
+#endif
+        ;
+    /* Config lookups by top-level key. Strings are owned by the host and live until on_fini.
+     * config_string: NULL when absent or not a string. */
+    const char *(*config_string)(const ddb_config *cfg, const char *key);
+    /* DDB_ERR_NOT_FOUND when absent, DDB_ERR_TYPE when not an integer. */
+    ddb_status (*config_int64)(const ddb_config *cfg, const char *key, int64_t *out);
+    ddb_status (*config_bool)(const ddb_config *cfg, const char *key, bool *out);
+
+    /* ABI 1.1: the Lambda invocation being served. Strings are owned by the host and valid
+     * until the batch ends; NULL outside an invocation (under `ddbhost --invoke`). */
+    const char *(*request_id)(const ddb_handle *self);
+    const char *(*function_arn)(const ddb_handle *self);
+    /* Milliseconds left before Lambda's deadline for this invocation; -1 when there is none. */
+    int64_t (*remaining_ms)(const ddb_handle *self);
+} ddb_host_api;
+
+/* What on_init receives. Borrowed: valid during on_init only, except host, self and config,
+ * which stay valid until on_fini returns. */
+struct ddb_init {
+    uint32_t size;
+    const ddb_host_api *host;
+    const ddb_handle *self;       /* pass to host->log */
+    const ddb_config *config;     /* pass to host->config_* */
+    const char *config_json;      /* the same config as JSON text, "null" when none */
+    const char *plugin_path;
+    const char *route;            /* the manifest table this handler serves ("*" for any) */
+    char *error;                  /* on failure, write a one-line reason here */
+    size_t error_cap;
+};
+
+/* What the batch hooks receive. Borrowed: valid during the hook only. */
+struct ddb_batch {
+    uint32_t size;
+    uint32_t records;             /* records in the event */
+    ddb_status status;            /* on_batch_end: DDB_OK when every record this handler got
+                                     succeeded, else the first failure */
+};
+
+/* ---- sizes the ABI pins ---------------------------------------------------------------- */
+
+/* Enum and bool fields of ABI structs have the sizes the host was built with: 4 bytes for an
+ * enum, 1 for a bool. A compiler that makes them smaller (-fshort-enums) fails here instead of
+ * building a plugin that reads the wrong bytes. */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define DDB_ASSERT_SIZE_(what, n) static_assert(sizeof(what) == (n), #what " must be " #n " bytes")
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define DDB_ASSERT_SIZE_(what, n) _Static_assert(sizeof(what) == (n), #what " must be " #n " bytes")
+#else /* C99 and C++98: an array of negative size when the size is wrong */
+#define DDB_ASSERT_SIZE_2_(what, n, line) typedef char ddb_size_check_##line[sizeof(what) == (n) ? 1 : -1]
+#define DDB_ASSERT_SIZE_1_(what, n, line) DDB_ASSERT_SIZE_2_(what, n, line)
+#define DDB_ASSERT_SIZE_(what, n) DDB_ASSERT_SIZE_1_(what, n, __LINE__)
+#endif
+DDB_ASSERT_SIZE_(ddb_status, 4);
+DDB_ASSERT_SIZE_(ddb_event_name, 4);
+DDB_ASSERT_SIZE_(ddb_view_type, 4);
+DDB_ASSERT_SIZE_(ddb_log_level, 4);
+DDB_ASSERT_SIZE_(((ddb_record *)0)->ttl_delete, 1);
+DDB_ASSERT_SIZE_(((ddb_record *)0)->has_creation_time, 1);
+DDB_ASSERT_SIZE_(((ddb_batch *)0)->status, 4);
+
+/* ---- not API: the inline code behind the number conversions -------------------------- */
+
+/* Everything from here on is how ddb_n_int64, ddb_n_uint64 and ddb_n_double are computed.
+ * Names ending in '_' are not API: they may change or go in any version. */
+
 /* Splits an N's text into sign, significant digits and a power of ten:
  * value = (neg ? -1 : 1) * digits[0..*nd) * 10^*exp10, leading and trailing zeros removed.
  * Returns false when the text is not a number (the host never hands out such an N). */
@@ -247,8 +467,6 @@ static inline ddb_status ddb_n_integer_(const ddb_value *v, bool *neg, uint64_t 
     return DDB_OK;
 }
 
-/* N to int64, checked: DDB_ERR_INEXACT when it has a fractional part, DDB_ERR_RANGE when it
- * does not fit; *out is written only on DDB_OK. Works on NS elements too. */
 static inline ddb_status ddb_n_int64(const ddb_value *v, int64_t *out)
 {
     bool neg = false;
@@ -260,7 +478,6 @@ static inline ddb_status ddb_n_int64(const ddb_value *v, int64_t *out)
     return DDB_OK;
 }
 
-/* N to uint64, checked the same way (a negative number is DDB_ERR_RANGE, -0 is 0). */
 static inline ddb_status ddb_n_uint64(const ddb_value *v, uint64_t *out)
 {
     bool neg = false;
@@ -375,10 +592,6 @@ static inline bool ddb_n_round_(const char *digits, int nd, long e, double *out,
     return true;
 }
 
-/* N to double, checked. *out is the double nearest to the number (ties to even), the same
- * bits strtod gives, for every N DynamoDB holds; DDB_OK when it equals the number exactly
- * (12, 0.5; 0.1 and 19.99 do not), DDB_ERR_INEXACT when it does not. DynamoDB's range (1E-130
- * to 9.99E+125) never leaves the doubles; DDB_ERR_RANGE for anything that would. */
 static inline ddb_status ddb_n_double(const ddb_value *v, double *out)
 {
     static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
@@ -411,152 +624,5 @@ static inline ddb_status ddb_n_double(const ddb_value *v, double *out)
     *out = neg ? -r : r;
     return exact ? DDB_OK : DDB_ERR_INEXACT;
 }
-
-/* ---- records ------------------------------------------------------------------------- */
-
-typedef enum ddb_event_name { DDB_INSERT = 1, DDB_MODIFY = 2, DDB_REMOVE = 3 } ddb_event_name;
-
-typedef enum ddb_view_type {
-    DDB_VIEW_UNKNOWN = 0, /* StreamViewType absent */
-    DDB_VIEW_KEYS_ONLY = 1,
-    DDB_VIEW_NEW_IMAGE = 2,
-    DDB_VIEW_OLD_IMAGE = 3,
-    DDB_VIEW_NEW_AND_OLD_IMAGES = 4
-} ddb_view_type;
-
-/* Text borrowed from the event: UTF-8, NUL-terminated, len bytes; ptr is NULL when absent. */
-typedef struct ddb_str {
-    const char *ptr;
-    size_t len;
-} ddb_str;
-
-/* One stream record. Borrowed: valid until the callback that received it returns; copy
- * what you keep. Fields are only ever appended, and `size` is sizeof(ddb_record) as the
- * host built it. */
-typedef struct ddb_record {
-    uint32_t size;
-    uint32_t index;               /* position in the event's Records array, from 0 */
-    ddb_event_name event_name;
-    ddb_view_type view_type;
-    bool ttl_delete;              /* a REMOVE made by DynamoDB's Time to Live process */
-    bool has_creation_time;
-    int64_t creation_time_ms;     /* ApproximateCreationDateTime in ms since the epoch */
-    int64_t size_bytes;           /* SizeBytes, -1 when absent */
-    ddb_str event_id;
-    ddb_str table;                /* from eventSourceARN; ptr NULL when not derivable */
-    ddb_str sequence_number;      /* decimal digits, up to 40: compare as text, not int */
-    ddb_str region;
-    ddb_str event_source_arn;
-    ddb_str event_version;
-    const ddb_value *keys;        /* DDB_M values, NULL when the event lacks them */
-    const ddb_value *new_image;
-    const ddb_value *old_image;
-} ddb_record;
-
-static inline const char *ddb_event_name_str(ddb_event_name n)
-{
-    return n == DDB_INSERT ? "INSERT" : n == DDB_MODIFY ? "MODIFY" : n == DDB_REMOVE ? "REMOVE" : "";
-}
-
-/* ---- host services ------------------------------------------------------------------- */
-
-typedef enum ddb_log_level {
-    DDB_LOG_ERROR = 0,
-    DDB_LOG_WARN = 1,
-    DDB_LOG_INFO = 2,
-    DDB_LOG_DEBUG = 3
-} ddb_log_level;
-
-typedef struct ddb_handle ddb_handle; /* the host's record of one loaded handler */
-typedef struct ddb_config ddb_config; /* a handler's "config" object from the manifest */
-
-/* Handed to on_init; entries are only ever appended. A plugin built against this header
- * only ever runs on a host of the same or a newer minor version, so every entry it knows
- * is there; `size` is sizeof(ddb_host_api) as the host built it. */
-typedef struct ddb_host_api {
-    uint32_t size;
-    uint16_t abi_major;
-    uint16_t abi_minor;
-    /* One log line attributed to the handler: printf-style format. */
-    void (*log)(const ddb_handle *self, ddb_log_level level, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-        __attribute__((format(printf, 3, 4)))
-#endif
-        ;
-    /* Config lookups by top-level key. Strings are owned by the host and live until on_fini.
-     * config_string: NULL when absent or not a string. */
-    const char *(*config_string)(const ddb_config *cfg, const char *key);
-    /* DDB_ERR_NOT_FOUND when absent, DDB_ERR_TYPE when not an integer. */
-    ddb_status (*config_int64)(const ddb_config *cfg, const char *key, int64_t *out);
-    ddb_status (*config_bool)(const ddb_config *cfg, const char *key, bool *out);
-
-    /* ABI 1.1: the Lambda invocation being served. Strings are owned by the host and valid
-     * until the batch ends; NULL outside an invocation (under `ddbhost --invoke`). */
-    const char *(*request_id)(const ddb_handle *self);
-    const char *(*function_arn)(const ddb_handle *self);
-    /* Milliseconds left before Lambda's deadline for this invocation; -1 when there is none. */
-    int64_t (*remaining_ms)(const ddb_handle *self);
-} ddb_host_api;
-
-/* What on_init receives. Borrowed: valid during on_init only, except host, self and config,
- * which stay valid until on_fini returns. */
-typedef struct ddb_init {
-    uint32_t size;
-    const ddb_host_api *host;
-    const ddb_handle *self;       /* pass to host->log */
-    const ddb_config *config;     /* pass to host->config_* */
-    const char *config_json;      /* the same config as JSON text, "null" when none */
-    const char *plugin_path;
-    const char *route;            /* the manifest table this handler serves ("*" for any) */
-    char *error;                  /* on failure, write a one-line reason here */
-    size_t error_cap;
-} ddb_init;
-
-/* What the batch hooks receive. Borrowed: valid during the hook only. */
-typedef struct ddb_batch {
-    uint32_t size;
-    uint32_t records;             /* records in the event */
-    ddb_status status;            /* on_batch_end: DDB_OK when every record this handler got
-                                     succeeded, else the first failure */
-} ddb_batch;
-
-/* ---- what a plugin exports ----------------------------------------------------------- */
-
-/* The descriptor. Its first four fields are frozen for every ABI version, so any host can
- * read any plugin's header; later fields are only appended within a major version. */
-typedef struct ddb_plugin_descriptor {
-    uint32_t size;                /* sizeof(ddb_plugin_descriptor) as the plugin was built */
-    uint32_t magic;               /* DDB_PLUGIN_MAGIC */
-    uint16_t abi_major;
-    uint16_t abi_minor;
-    uint32_t reserved_;
-    const char *name;             /* non-empty */
-    const char *version;
-} ddb_plugin_descriptor;
-
-/* Declare the plugin once, at file scope: DDB_PLUGIN("orders-audit", "1.2.0"); */
-#define DDB_PLUGIN(name, version)                                                          \
-    DDB_EXPORT const ddb_plugin_descriptor ddb_plugin_info = {                             \
-        sizeof(ddb_plugin_descriptor), DDB_PLUGIN_MAGIC, DDB_ABI_MAJOR, DDB_ABI_MINOR, 0u, \
-        (name), (version)}
-
-/* Record callbacks: export any subset, at least one. DDB_OK = handled; any other status
- * fails this record, and the host reports it in batchItemFailures so Lambda retries it.
- * rec is borrowed; state is what on_init returned (NULL without on_init). */
-DDB_EXPORT ddb_status on_insert(const ddb_record *rec, void *state);
-DDB_EXPORT ddb_status on_modify(const ddb_record *rec, void *state);
-DDB_EXPORT ddb_status on_remove(const ddb_record *rec, void *state);
-
-/* Optional. on_init runs once after the plugin is accepted, before any record; on failure
- * it returns non-OK with a reason in init->error and the host refuses to start.
- * on_fini runs once at shutdown with the same state. */
-DDB_EXPORT ddb_status on_init(const ddb_init *init, void **state);
-DDB_EXPORT void on_fini(void *state);
-
-/* Optional, for transactional sinks: begin before the first record of an event that this
- * handler receives, end after the last (commit there). A non-OK status from either fails
- * every record this handler received in the batch. */
-DDB_EXPORT ddb_status on_batch_begin(const ddb_batch *batch, void *state);
-DDB_EXPORT ddb_status on_batch_end(const ddb_batch *batch, void *state);
 
 #endif /* DDB_PLUGIN_H */
