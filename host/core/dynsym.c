@@ -26,8 +26,12 @@ static bool dynsym_native(const unsigned char *ident)
 static const Elf64_Shdr *dynsym_sections(const unsigned char *data, size_t size,
                                          const Elf64_Ehdr *eh, char *why, size_t cap)
 {
+    if (eh->e_shoff != 0 && eh->e_shnum != 0 &&
+        !dynsym_within(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr), size)) {
+        snprintf(why, cap, "its section headers lie outside the file");
+        return NULL;
+    }
     if (eh->e_shoff == 0 || eh->e_shnum == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
-        !dynsym_within(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr), size) ||
         eh->e_shoff % _Alignof(Elf64_Shdr) != 0) {
         snprintf(why, cap, "it has no readable section headers");
         return NULL;
@@ -57,7 +61,11 @@ bool dynsym_parse(const unsigned char *data, size_t size, dynsym_image *out, cha
         snprintf(why, cap, "invalid ELF header");
         return false;
     }
-    if (size < sizeof(Elf64_Ehdr) || !dynsym_native(data) || ((uintptr_t)data % 8) != 0) {
+    if (size < sizeof(Elf64_Ehdr)) {
+        snprintf(why, cap, "file too short");
+        return false;
+    }
+    if (!dynsym_native(data) || ((uintptr_t)data % 8) != 0) {
         snprintf(why, cap, "it is not a 64-bit ELF file of this host's byte order");
         return false;
     }

@@ -268,8 +268,12 @@ static bool loader_examine(const char *path, const char *opened, loader_inspecti
     dynsym_image img;
     bool ok = false;
     if (!dynsym_parse(map, (size_t)st.st_size, &img, why, sizeof why)) {
+        /* An ELF file that cannot be read is most often one cut short by a copy. */
+        bool elf = st.st_size >= SELFMAG && memcmp(map, ELFMAG, SELFMAG) == 0;
         if (!loader_wrong_machine(opened, path, err, cap))
-            snprintf(err, cap, "cannot load plugin \"%s\": %s", path, why);
+            snprintf(err, cap, "cannot load plugin \"%s\": %s%s", path, why,
+                     elf ? " (hint: rebuild the plugin, or copy it again if the copy was cut "
+                           "short)" : "");
     } else {
         ok = loader_inspect_image(path, &img, out, err, cap);
     }

@@ -1,6 +1,6 @@
-/* test_loader.c - the loader's refusals that need no plugin at all: files that are missing
- * or not shared objects or built for another architecture, and bare names that must not be
- * looked up on the library path.
+/* test_loader.c - the loader's refusals that need no plugin at all: files that are missing,
+ * not shared objects, cut short or built for another architecture, and bare names that must
+ * not be looked up on the library path.
  * The refusals of real but faulty plugins are in tests/abi. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <elf.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,10 +85,12 @@ static void test_file_that_is_not_a_shared_object_is_refused(void **state)
 /* Lambda runs x86_64 and arm64; a plugin built for the other one is a common mistake, and
  * the dynamic loader's own words for it ("No such file or directory") mislead. */
 #if defined(__aarch64__)
+#define HOST_MACHINE EM_AARCH64
 #define OTHER_MACHINE 62 /* EM_X86_64 */
 #define OTHER_NAME "x86_64"
 #define HOST_NAME "arm64"
 #else
+#define HOST_MACHINE EM_X86_64
 #define OTHER_MACHINE 183 /* EM_AARCH64 */
 #define OTHER_NAME "arm64"
 #define HOST_NAME "x86_64"
@@ -106,6 +109,50 @@ static void test_plugin_built_for_another_architecture_is_refused_naming_both(vo
     expect_refusal("notes.so", "cannot load plugin \"notes.so\": it was built for " OTHER_NAME
                                ", this host runs on " HOST_NAME " (hint: rebuild the plugin for "
                                HOST_NAME ")");
+}
+
+/* The ELF header of a 64-bit shared object for this host, whose section headers are said to
+ * be at shoff, written as notes.so cut to its first len bytes. */
+static void write_elf_header(uint64_t shoff, size_t len)
+{
+    Elf64_Ehdr h;
+    FILE *f = fopen("notes.so", "wb");
+    memset(&h, 0, sizeof h);
+    memcpy(h.e_ident, ELFMAG, SELFMAG);
+    h.e_ident[EI_CLASS] = ELFCLASS64;
+    h.e_ident[EI_DATA] = ELFDATA2LSB; /* x86_64 and arm64 alike */
+    h.e_ident[EI_VERSION] = EV_CURRENT;
+    h.e_type = ET_DYN;
+    h.e_machine = HOST_MACHINE;
+    h.e_version = EV_CURRENT;
+    h.e_ehsize = sizeof h;
+    h.e_shoff = shoff;
+    h.e_shentsize = sizeof(Elf64_Shdr);
+    h.e_shnum = 20;
+    assert_non_null(f);
+    assert_int_equal(fwrite(&h, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+#define HINT_CUT "(hint: rebuild the plugin, or copy it again if the copy was cut short)"
+
+static void test_elf_file_cut_short_inside_its_header_is_refused_as_too_short(void **state)
+{
+    (void)state;
+    write_elf_header(4096, 40);
+    expect_refusal("notes.so", "cannot load plugin \"notes.so\": file too short " HINT_CUT);
+}
+
+/* An offset the file does not reach is read as nothing, never past the file's end. */
+static void test_elf_file_whose_section_headers_lie_past_its_end_is_refused(void **state)
+{
+    (void)state;
+    write_elf_header(UINT64_MAX - 64, sizeof(Elf64_Ehdr));
+    expect_refusal("notes.so", "cannot load plugin \"notes.so\": its section headers lie outside "
+                               "the file " HINT_CUT);
+    write_elf_header(sizeof(Elf64_Ehdr), sizeof(Elf64_Ehdr));
+    expect_refusal("notes.so", "cannot load plugin \"notes.so\": its section headers lie outside "
+                               "the file " HINT_CUT);
 }
 
 static void test_closing_a_refused_or_empty_plugin_is_harmless(void **state)
@@ -142,6 +189,12 @@ int main(void)
                                         scratch_enter, scratch_leave),
         cmocka_unit_test_setup_teardown(
             test_plugin_built_for_another_architecture_is_refused_naming_both, scratch_enter,
+            scratch_leave),
+        cmocka_unit_test_setup_teardown(
+            test_elf_file_cut_short_inside_its_header_is_refused_as_too_short, scratch_enter,
+            scratch_leave),
+        cmocka_unit_test_setup_teardown(
+            test_elf_file_whose_section_headers_lie_past_its_end_is_refused, scratch_enter,
             scratch_leave),
         cmocka_unit_test_setup_teardown(test_closing_a_refused_or_empty_plugin_is_harmless,
                                         scratch_enter, scratch_leave),
