@@ -1,16 +1,18 @@
 /* test_abi.c - every fixture plugin in fixtures/ must be refused with its exact one-line
- * message, both by the loader itself and by `ddbhost --invoke FIXTURE.so EVENT`, and the
- * valid one must load with exactly the callbacks it exports. */
+ * message, by the loader itself (loading, and inspecting the file without loading it) and by
+ * `ddbhost --invoke FIXTURE.so EVENT`; the valid one must load with exactly its callbacks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "loader.h"
@@ -197,6 +199,82 @@ static void test_bare_plugin_name_is_opened_from_the_current_directory(void **st
                              "is 0x12345678, expected 0x44444250 " HINT_MACRO);
 }
 
+/* Whether the dynamic loader holds the file at path, without loading it. */
+static bool is_loaded(const char *path)
+{
+    void *dl = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    if (dl) dlclose(dl);
+    return dl != NULL;
+}
+
+/* What the host learns of an isolated plugin before a worker loads it comes from the file. */
+static void test_inspecting_a_plugin_reads_its_version_and_callbacks_without_loading_it(void **state)
+{
+    const char *path = fixture_path("good");
+    char err[512] = "";
+    loader_inspection in;
+    (void)state;
+    memset(&in, 0x5a, sizeof in);
+    assert_true(loader_inspect(path, &in, err, sizeof err));
+    assert_string_equal(err, "");
+    assert_int_equal(in.abi_major, DDB_ABI_MAJOR);
+    assert_int_equal(in.abi_minor, DDB_ABI_MINOR);
+    assert_true(in.has[DDB_INSERT]);
+    assert_false(in.has[DDB_MODIFY]);
+    assert_true(in.has[DDB_REMOVE]);
+    assert_true(in.has_batch_end);
+    assert_false(is_loaded(path));
+}
+
+/* Every refusal but the empty name comes from the file, word for word as loader_open words
+ * it; the name is a pointer that only the loaded plugin's relocations fill in. */
+static void test_inspecting_refuses_each_faulty_plugin_as_opening_does_without_loading_it(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof faulty_fixtures / sizeof faulty_fixtures[0]; i++) {
+        const char *fixture = faulty_fixtures[i], *path = fixture_path(fixture);
+        char expected[2048], err[2048] = "";
+        loader_inspection in;
+        bool ok = loader_inspect(path, &in, err, sizeof err);
+        if (strcmp(fixture, "empty_name") == 0) {
+            assert_true(ok);
+        } else {
+            expected_refusal(fixture, path, expected, sizeof expected);
+            if (ok) fail_msg("%s: inspected without a refusal", fixture);
+            assert_string_equal(err, expected);
+        }
+        if (is_loaded(path)) fail_msg("%s: inspecting it loaded it", fixture);
+    }
+}
+
+/* The file is read before the dynamic loader ever sees it: a plugin cut short at any byte
+ * (a copy that ran out of space) is refused with one line, never read out of bounds. */
+static void test_a_plugin_cut_short_anywhere_is_refused_with_one_line(void **state)
+{
+    char dir[PATH_MAX], cut[PATH_MAX + 16], err[1024], prefix[PATH_MAX + 64];
+    size_t len;
+    char *bytes = run_read_file(fixture_path("good"), &len);
+    (void)state;
+    assert_non_null(bytes);
+    assert_true(run_make_tmpdir(dir, sizeof dir, "ddbtest-abi-cut"));
+    snprintf(cut, sizeof cut, "%s/cut.so", dir);
+    snprintf(prefix, sizeof prefix, "cannot load plugin \"%s\": ", cut);
+    for (size_t n = 0; n < len; n += n < 128 ? 1 : 61) {
+        loader_plugin p;
+        FILE *f = fopen(cut, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(bytes, 1, n, f), n);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(chmod(cut, 0644), 0);
+        if (loader_open(cut, &p, err, sizeof err)) fail_msg("cut at %zu bytes: loaded", n);
+        if (strncmp(err, prefix, strlen(prefix)) != 0 || strchr(err, '\n'))
+            fail_msg("cut at %zu bytes: %s", n, err);
+        assert_null(p.dl);
+    }
+    free(bytes);
+    assert_int_equal(run_remove_tree(dir), 0);
+}
+
 /* Runs `ddbhost --invoke FIXTURE.so EVENT`, which must exit 1 with exactly one line on
  * stderr: `ddbhost: error: ` and the fixture's refusal. */
 static void expect_cli_refusal(const char *fixture)
@@ -263,6 +341,9 @@ int main(void)
         cmocka_unit_test(test_a_callback_that_only_a_linked_library_exports_does_not_count),
         cmocka_unit_test(test_valid_plugin_loads_with_exactly_the_callbacks_it_exports),
         cmocka_unit_test(test_bare_plugin_name_is_opened_from_the_current_directory),
+        cmocka_unit_test(test_inspecting_a_plugin_reads_its_version_and_callbacks_without_loading_it),
+        cmocka_unit_test(test_inspecting_refuses_each_faulty_plugin_as_opening_does_without_loading_it),
+        cmocka_unit_test(test_a_plugin_cut_short_anywhere_is_refused_with_one_line),
         cmocka_unit_test(test_cli_refuses_each_faulty_plugin_with_one_error_line_and_status_1),
         cmocka_unit_test(test_cli_refuses_to_start_when_on_init_fails_and_repeats_its_reason),
         cmocka_unit_test(test_cli_runs_the_valid_plugin_and_reports_no_failures),
