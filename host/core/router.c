@@ -31,6 +31,7 @@ enum {
     ROUTER_OP_FINI
 };
 #define ROUTER_NAME_SEP '\x1f' /* between name and version in ROUTER_OP_LOAD's answer */
+#define ROUTER_TRACE_VAR "_X_AMZN_TRACE_ID" /* the invocation's trace id, as Lambda exports it */
 
 typedef struct router_handler {
     loader_plugin plugin;
@@ -84,6 +85,7 @@ struct router {
     event_decoder *decoder;
     event_batch worker_batch;
     char worker_request_id[128], worker_function_arn[512];
+    char worker_trace_env[1024]; /* "_X_AMZN_TRACE_ID=...", in the worker's environment */
 };
 
 static bool router_init_handler(router_handler *h, const char *route,
@@ -443,16 +445,40 @@ static ddb_status router_call(router_handler *h, loader_record_fn fn, const ddb_
     return st;
 }
 
-/* In the worker: the invocation the next event belongs to, as plugins see it. */
+/* In the worker: the trace id the host's environment has for this invocation (the runtime
+ * sets it per invocation, after the worker was forked), as plugins read it. One buffer,
+ * rewritten in place: setenv would keep every old value for the life of the process. */
+static void router_worker_trace(router *r, const char *trace)
+{
+    char *env = r->worker_trace_env;
+    size_t cap = sizeof r->worker_trace_env;
+    bool exported = env[0] != '\0';
+    if (!trace[0] || strlen(trace) + sizeof ROUTER_TRACE_VAR + 1 > cap) {
+        if (exported) unsetenv(ROUTER_TRACE_VAR);
+        env[0] = '\0';
+        return;
+    }
+    snprintf(env, cap, "%s=%s", ROUTER_TRACE_VAR, trace);
+    if (!exported && putenv(env) != 0) env[0] = '\0';
+}
+
+/* In the worker: the invocation the next event belongs to, as plugins see it. The request's
+ * bytes: the deadline (int64_t), then the request id, the function ARN and the trace id, each
+ * ended by a NUL ("" when absent). */
 static ddb_status router_worker_invoke(router *r, const isolate_request *q)
 {
-    const char *id = q->data ? q->data : "", *arn = id + strlen(id) + 1;
-    if (!q->data || (size_t)(arn - q->data) > q->len) arn = "";
-    snprintf(r->worker_request_id, sizeof r->worker_request_id, "%s", id);
-    snprintf(r->worker_function_arn, sizeof r->worker_function_arn, "%s", arn);
-    int64_t deadline = (int64_t)((uint64_t)q->b << 32 | q->a);
-    r->invocation = (api_invocation){id[0] ? r->worker_request_id : NULL,
-                                     arn[0] ? r->worker_function_arn : NULL, deadline};
+    int64_t deadline = 0;
+    const char *text[3] = {"", "", ""};
+    if (q->data && q->len >= sizeof deadline) {
+        memcpy(&deadline, q->data, sizeof deadline);
+        const char *p = q->data + sizeof deadline, *end = q->data + q->len;
+        for (int k = 0; k < 3 && p < end; k++, p += strlen(p) + 1) text[k] = p;
+    }
+    snprintf(r->worker_request_id, sizeof r->worker_request_id, "%s", text[0]);
+    snprintf(r->worker_function_arn, sizeof r->worker_function_arn, "%s", text[1]);
+    router_worker_trace(r, text[2]);
+    r->invocation = (api_invocation){text[0][0] ? r->worker_request_id : NULL,
+                                     text[1][0] ? r->worker_function_arn : NULL, deadline};
     return DDB_OK;
 }
 
@@ -506,6 +532,7 @@ static ddb_status router_exec(void *ctx, const isolate_request *q, char *reply, 
     case ROUTER_OP_END: return router_worker_end(r, h);
     case ROUTER_OP_FINI:
         if (h->initialised && h->plugin.on_fini) h->plugin.on_fini(h->state);
+        loader_close(&h->plugin); /* its destructors run here, as in the host without isolation */
         return DDB_OK;
     }
     return DDB_ERR_INVALID;
@@ -554,14 +581,15 @@ static bool router_worker_ready(router *r, size_t i, char *why, size_t cap)
     if (!r->worker && !router_start_worker(r, false, &failure, why, cap)) return false;
     if (r->worker_has_event) return true;
     const api_invocation *inv = &r->invocation;
-    char ids[700];
-    int n = snprintf(ids, sizeof ids, "%s%c%s", inv->request_id ? inv->request_id : "", '\0',
-                     inv->function_arn ? inv->function_arn : "");
-    uint64_t deadline = (uint64_t)inv->deadline_ms;
-    if (!router_ask(r, ROUTER_OP_INVOKE, (uint32_t)deadline, 0, ids, n > 0 && (size_t)n < sizeof ids ? (size_t)n + 1 : 1,
-                    router_budget(r), why, cap) ||
-        !router_ask(r, ROUTER_OP_EVENT, (uint32_t)(deadline >> 32), 0, r->event, r->event_len,
-                    router_budget(r), why, cap))
+    const char *trace = getenv(ROUTER_TRACE_VAR);
+    char ids[sizeof inv->deadline_ms + 2048];
+    memcpy(ids, &inv->deadline_ms, sizeof inv->deadline_ms);
+    int n = snprintf(ids + sizeof inv->deadline_ms, sizeof ids - sizeof inv->deadline_ms,
+                     "%.127s%c%.511s%c%.1000s", inv->request_id ? inv->request_id : "", '\0',
+                     inv->function_arn ? inv->function_arn : "", '\0', trace ? trace : "");
+    size_t len = sizeof inv->deadline_ms + (n > 0 ? (size_t)n + 1 : 0);
+    if (!router_ask(r, ROUTER_OP_INVOKE, 0, 0, ids, len, router_budget(r), why, cap) ||
+        !router_ask(r, ROUTER_OP_EVENT, 0, 0, r->event, r->event_len, router_budget(r), why, cap))
         return false;
     r->worker_has_event = true;
     r->worker_first = i;
@@ -656,7 +684,9 @@ static void router_end_batch(router *r, const event_batch *b, size_t attempted)
     r->worker_has_event = false; /* the worker stays, with its handlers' state, for the next */
 }
 
-bool router_deliver(router *r, const event_batch *b, router_result *out, char *err, size_t cap)
+/* Room for b's outcomes and failures, cleared, and out pointing at them; false when out of
+ * memory. */
+static bool router_begin(router *r, const event_batch *b, router_result *out, char *err, size_t cap)
 {
     memset(out, 0, sizeof *out);
     out->records = b->count;
@@ -672,15 +702,20 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
         r->cap_outcome = b->count;
     }
     if (b->count) memset(r->outcome, 0, b->count * sizeof *r->outcome);
+    memset(r->route_records, 0, r->count * sizeof *r->route_records);
     out->batch = b->records;
     out->outcome = r->outcome;
-    r->batch = b;
-
-    memset(r->route_records, 0, r->count * sizeof *r->route_records);
     out->route_records = r->route_records;
+    r->batch = b;
+    return true;
+}
+
+/* Delivers b's records in order until the end, the first failure under "stop", or too near
+ * the deadline; returns how many were attempted. */
+static size_t router_walk(router *r, const event_batch *b, router_result *out)
+{
     ddb_batch batch = {sizeof batch, (uint32_t)b->count, DDB_OK};
-    size_t i = 0;
-    for (; i < b->count; i++) {
+    for (size_t i = 0; i < b->count; i++) {
         const ddb_record *rec = &b->records[i];
         r->outcome[i].attempted = true;
         if (r->invocation.deadline_ms > 0) {
@@ -688,7 +723,7 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
             if (left < r->margin_ms) {
                 router_deadline(r, b, i, left);
                 out->deadline_cut = true;
-                break;
+                return i;
             }
         }
         const router_route *route = router_find(r, rec->table);
@@ -698,15 +733,15 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
         }
         r->route_records[route - r->routes]++;
         out->delivered++;
-        if (r->outcome[i].plugin && r->on_failure == MANIFEST_STOP) {
-            i++;
-            break;
-        }
+        if (r->outcome[i].plugin && r->on_failure == MANIFEST_STOP) return i + 1;
     }
-    out->undelivered = b->count - i;
-    router_end_batch(r, b, i);
+    return b->count;
+}
 
-    for (size_t k = 0; k < i; k++) {
+/* The failed records of the first `attempted`, and the SequenceNumbers Lambda retries from. */
+static void router_collect(router *r, const event_batch *b, size_t attempted, router_result *out)
+{
+    for (size_t k = 0; k < attempted; k++) {
         if (!r->outcome[k].plugin) continue;
         out->failed++;
         if (r->on_failure == MANIFEST_STOP && out->nfailures) continue;
@@ -715,8 +750,17 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
     /* Out of time: Lambda must retry from the first record not delivered. Under "stop" an
      * earlier failure already makes it retry from there. */
     if (out->deadline_cut && !(r->on_failure == MANIFEST_STOP && out->nfailures))
-        r->failures[out->nfailures++] = b->records[i].sequence_number;
+        r->failures[out->nfailures++] = b->records[attempted].sequence_number;
     out->failures = r->failures;
+}
+
+bool router_deliver(router *r, const event_batch *b, router_result *out, char *err, size_t cap)
+{
+    if (!router_begin(r, b, out, err, cap)) return false;
+    size_t attempted = router_walk(r, b, out);
+    out->undelivered = b->count - attempted;
+    router_end_batch(r, b, attempted);
+    router_collect(r, b, attempted, out);
     return true;
 }
 

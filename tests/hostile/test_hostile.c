@@ -107,11 +107,10 @@ static void copy_file(const char *src, const char *dst, mode_t mode)
 
 /* ---- running ------------------------------------------------------------------------------- */
 
-/* Runs `ddbhost --manifest m --invoke event`, with asan_options (may be NULL) added to
+/* Runs argv (ddbhost and its arguments), with asan_options (may be NULL) added to
  * ASAN_OPTIONS for this run only. */
-static void invoke(run_output *r, const char *m, const char *event, const char *asan_options)
+static void invoke_argv(run_output *r, const char *const argv[], const char *asan_options)
 {
-    const char *argv[] = {DDB_HOST_BIN, "--manifest", m, "--invoke", event, NULL};
     const char *old = getenv("ASAN_OPTIONS");
     char *saved = old ? strdup(old) : NULL, options[1024];
     if (asan_options) {
@@ -122,6 +121,13 @@ static void invoke(run_output *r, const char *m, const char *event, const char *
     if (saved) setenv("ASAN_OPTIONS", saved, 1);
     else unsetenv("ASAN_OPTIONS");
     free(saved);
+}
+
+/* Runs `ddbhost --manifest m --invoke event`, as invoke_argv does. */
+static void invoke(run_output *r, const char *m, const char *event, const char *asan_options)
+{
+    const char *argv[] = {DDB_HOST_BIN, "--manifest", m, "--invoke", event, NULL};
+    invoke_argv(r, argv, asan_options);
 }
 
 static void dump(const run_output *r)
@@ -567,6 +573,152 @@ static void test_with_isolation_a_plugins_constructor_runs_in_the_worker_only(vo
     run_output_free(&r);
 }
 
+/* ---- which process runs an isolated plugin ------------------------------------------------- */
+
+/* One line of tells_where_it_runs's trace: what ran and its numbers (see the fixture). */
+typedef struct where_line {
+    char what[8];
+    long n[4];
+} where_line;
+
+typedef struct where_trace {
+    where_line line[64];
+    size_t count;
+    long host; /* the host's pid: the parent of the process that ran the first record */
+} where_trace;
+
+static void where_dump(const where_trace *t)
+{
+    print_error("--- trace (host %ld) ---\n", t->host);
+    for (size_t i = 0; i < t->count; i++)
+        print_error("%s %ld %ld %ld %ld\n", t->line[i].what, t->line[i].n[0], t->line[i].n[1],
+                    t->line[i].n[2], t->line[i].n[3]);
+}
+
+/* `ddbhost --manifest m --repeat repeat --invoke event` with tells_where_it_runs's trace in
+ * dir/trace, read into *t. */
+static void where_run(run_output *r, where_trace *t, const char *m, const char *event,
+                      const char *repeat, const char *asan_options)
+{
+    const char *argv[] = {DDB_HOST_BIN, "--manifest", m, "--repeat", repeat, "--invoke", event, NULL};
+    char path[128], *save = NULL;
+    in_dir(path, sizeof path, "trace");
+    unlink(path);
+    setenv("HOSTILE_TRACE", path, 1);
+    invoke_argv(r, argv, asan_options);
+    unsetenv("HOSTILE_TRACE");
+    memset(t, 0, sizeof *t);
+    char *text = run_read_file(path, NULL);
+    if (!text) return; /* nothing of the plugin ran */
+    for (char *s = strtok_r(text, "\n", &save); s && t->count < 64; s = strtok_r(NULL, "\n", &save)) {
+        where_line *l = &t->line[t->count++];
+        sscanf(s, "%7s %ld %ld %ld %ld", l->what, &l->n[0], &l->n[1], &l->n[2], &l->n[3]);
+        if (!t->host && !strcmp(l->what, "record")) t->host = l->n[2];
+    }
+    free(text);
+}
+
+/* The pid of the process that ran line l. */
+static long where_pid(const where_line *l) { return strcmp(l->what, "record") ? l->n[0] : l->n[1]; }
+
+/* The k-th line (from 0) of this kind; fails the test when there is none. */
+static const where_line *where_nth(const where_trace *t, const char *what, size_t k)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (!strcmp(t->line[i].what, what) && k-- == 0) return &t->line[i];
+    print_error("expected a line \"%s\" more in the trace\n", what);
+    where_dump(t);
+    fail();
+    return NULL;
+}
+
+static size_t where_count(const where_trace *t, const char *what)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->count; i++) n += !strcmp(t->line[i].what, what);
+    return n;
+}
+
+static void where_expect(bool ok, const where_trace *t, const char *what)
+{
+    if (ok) return;
+    print_error("expected %s\n", what);
+    where_dump(t);
+    fail();
+}
+
+/* Its constructor, on_init, records, on_fini and destructor all run in one process, the
+ * worker: a child of the host, never the host itself. */
+static void test_with_isolation_no_code_of_the_plugin_runs_in_the_host_process(void **state)
+{
+    run_output r;
+    where_trace t;
+    (void)state;
+    where_run(&r, &t, manifest("{\"isolation\": \"process\", \"tables\": {\"Orders\": {\"plugin\": "
+                               "\"%s\"}}}", fixture("tells_where_it_runs")),
+              NAMES, "1", NULL);
+    expect_response(&r, NO_FAILURES);
+    long worker = where_pid(where_nth(&t, "record", 0));
+    where_expect(t.host != worker && t.host != (long)getpid(), &t, "the records in a child of the host");
+    static const char *const kinds[] = {"load", "init", "fini", "unload"};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+        where_expect(where_count(&t, kinds[k]) == 1, &t, "one line of each: load, init, fini, unload");
+    for (size_t i = 0; i < t.count; i++)
+        where_expect(where_pid(&t.line[i]) == worker, &t, "every line from the worker, none from the host");
+    run_output_free(&r);
+}
+
+/* As the Lambda runtime does, --repeat hands one process batch after batch: on_init runs
+ * once, in the one worker, and the state it returned counts every record of every batch. */
+static void test_with_isolation_on_init_runs_once_and_the_state_lasts_from_batch_to_batch(void **state)
+{
+    run_output r;
+    where_trace t;
+    (void)state;
+    where_run(&r, &t, manifest("{\"isolation\": \"process\", \"tables\": {\"Orders\": {\"plugin\": "
+                               "\"%s\"}}}", fixture("tells_where_it_runs")),
+              NAMES, "5", NULL);
+    expect_response(&r, NO_FAILURES);
+    where_expect(where_count(&t, "init") == 1 && where_count(&t, "record") == 15, &t,
+                 "one on_init for 5 batches of 3 records");
+    long worker = where_pid(where_nth(&t, "init", 0));
+    where_expect(worker != t.host, &t, "on_init in the worker");
+    for (size_t k = 0; k < 15; k++) {
+        const where_line *l = where_nth(&t, "record", k);
+        where_expect(l->n[1] == worker && l->n[3] == (long)k + 1, &t,
+                     "record k of 15 in the worker of on_init, its state counting k");
+    }
+    where_expect(where_nth(&t, "fini", 0)->n[1] == 15, &t, "on_fini seeing the 15 records");
+    run_output_free(&r);
+}
+
+/* A crash takes the worker and the plugin's state with it: the next record gets a new worker,
+ * which loads the plugin and runs on_init again, and counts from 1. */
+static void test_with_isolation_a_crash_starts_a_new_worker_that_runs_on_init_again(void **state)
+{
+    run_output r;
+    where_trace t;
+    (void)state;
+    where_run(&r, &t, manifest("{\"isolation\": \"process\", \"on_failure\": \"continue\", \"tables\": "
+                               "{\"Orders\": {\"plugin\": \"%s\", \"config\": {\"crash\": true}}}}",
+                               fixture("tells_where_it_runs")),
+              ORDERS, "1", PLAIN_SEGV);
+    expect_response(&r, FAILED_102_104);
+    expect_stderr(&r, "ddbhost: warning: record 2 (table Orders, SequenceNumber 102) failed in "
+                      "plugin \"tells-where-it-runs\": killed by signal 11 (Segmentation fault)\n", true);
+    where_expect(where_count(&t, "load") == 2 && where_count(&t, "init") == 2, &t,
+                 "the plugin loaded and initialised twice: once per worker");
+    long first = where_pid(where_nth(&t, "init", 0)), second = where_pid(where_nth(&t, "init", 1));
+    where_expect(first != second && first != t.host && second != t.host, &t,
+                 "two workers, neither of them the host");
+    const where_line *r101 = where_nth(&t, "record", 1), *r103 = where_nth(&t, "record", 2);
+    where_expect(r101->n[0] == 101 && r101->n[1] == first && r101->n[3] == 2, &t,
+                 "101 in the first worker, its second record");
+    where_expect(r103->n[0] == 103 && r103->n[1] == second && r103->n[3] == 1, &t,
+                 "103 in the second worker, the first record of a new state");
+    run_output_free(&r);
+}
+
 /* ---- plugin state in a worker -------------------------------------------------------------- */
 
 /* walk counts records in its state and prints the count in on_fini. An isolated plugin
@@ -757,6 +909,9 @@ int main(void)
         T(test_without_isolation_a_crash_in_on_init_takes_the_host_down),
         T(test_with_isolation_plugin_state_lives_in_the_worker_until_on_fini),
         T(test_with_isolation_a_plugins_constructor_runs_in_the_worker_only),
+        T(test_with_isolation_no_code_of_the_plugin_runs_in_the_host_process),
+        T(test_with_isolation_on_init_runs_once_and_the_state_lasts_from_batch_to_batch),
+        T(test_with_isolation_a_crash_starts_a_new_worker_that_runs_on_init_again),
         T(test_with_isolation_batch_hooks_run_in_the_worker_and_commit_the_batch),
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_stop),
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_continue),
