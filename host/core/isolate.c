@@ -46,18 +46,21 @@ static int isolate_full_read(int fd, void *p, size_t n)
 }
 
 /* The bytes of a request, into a buffer of the worker's that grows to the largest; false
- * when the host is gone. */
+ * when the host is gone. A request without bytes leaves the buffer alone: what the last one
+ * brought may still be in use (the worker decodes an event in place and keeps its records
+ * for the requests that follow). */
 static bool isolate_read_data(int fd, isolate_request *q, uint32_t len, char **buf, size_t *cap)
 {
+    if (!len) return true;
     if ((size_t)len + 1 > *cap) {
         char *grown = realloc(*buf, (size_t)len + 1);
         if (!grown) return false;
         *buf = grown;
         *cap = (size_t)len + 1;
     }
-    if (len && isolate_full_read(fd, *buf, len) != 1) return false;
+    if (isolate_full_read(fd, *buf, len) != 1) return false;
     (*buf)[len] = '\0';
-    q->data = len ? *buf : NULL;
+    q->data = *buf;
     q->len = len;
     return true;
 }
