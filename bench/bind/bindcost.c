@@ -121,7 +121,8 @@ int main(int argc, char **argv)
     if (!load(plugin_text, &m[0], &r[0]) || !load(binding_text, &m[1], &r[1])) return 1;
     /* The bare callbacks, as the router finds them. */
     if (!loader_open(BINDCOST_PLUGIN, &plugin, err, sizeof err) ||
-        !(binding = bind_open("bindcost.json", &m[1].routes[0].handlers[0], err, sizeof err))) {
+        !(binding = bind_open("bindcost.json", &router_manifest(r[1])->routes[0].handlers[0], err,
+                              sizeof err))) {
         fprintf(stderr, "bindcost: error: %s\n", err);
         return 1;
     }
@@ -156,10 +157,7 @@ int main(int argc, char **argv)
 
     bind_close(binding);
     loader_close(&plugin);
-    for (int i = 0; i < 2; i++) {
-        router_free(r[i]);
-        manifest_free(&m[i]);
-    }
+    for (int i = 0; i < 2; i++) router_free(r[i]); /* each with the manifest it took */
     event_decoder_free(d);
     free(text);
     return 0;
