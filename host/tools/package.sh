@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # package.sh - writes the Lambda deployment zip for the provided.al2023 runtime: ddbhost, the
-# manifest (its plugin paths rewritten to plugins/NAME.so), the plugins, and every shared
-# library they load, with our own dynamic loader and glibc, because the build machine's glibc
-# is newer than Amazon Linux 2023's. It builds nothing: `make package` builds first.
+# manifest (its plugin and library paths rewritten to plugins/NAME), the plugins and bound
+# libraries, and every shared library they load, with our own dynamic loader and glibc,
+# because the build machine's glibc is newer than Amazon Linux 2023's. It builds nothing:
+# `make package` builds first.
 #
 # usage: host/tools/package.sh DDBHOST MANIFEST.json OUTPUT.zip
 set -euo pipefail
@@ -45,10 +46,11 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/lib" "$stage/plugins"
 
-# The manifest is copied with each plugin path rewritten to plugins/BASENAME; everything
-# else (key order, config, numbers of any size or precision) is kept exactly, which is why
-# this is not done with jq 1.6, which rounds numbers to doubles. It prints the resolved
-# path of every distinct plugin, one per line.
+# The manifest is copied with each plugin path, and each bound library's file, rewritten to
+# plugins/BASENAME; everything else (key order, config, numbers of any size or precision) is
+# kept exactly, which is why this is not done with jq 1.6, which rounds numbers to doubles.
+# It prints the resolved path of every distinct file, one per line, and "system:NAME" for a
+# bound library that is a system library's name (it goes to lib/).
 plugins=$(python3 - "$manifest" "$stage/$(basename "$manifest")" "$arch" <<'EOF'
 import json, os, sys
 src, dst, host_arch = sys.argv[1:4]
@@ -80,6 +82,7 @@ if arch != host_arch:
          f"build and package on {arch}, or set function.architecture to \"{host_arch}\"")
 base = os.path.dirname(os.path.abspath(src))
 seen = {}  # basename -> resolved path
+system = set()  # bound libraries named by a bare system library name
 for route, handlers in tables:
     at = f"tables.{route}"
     if member(handlers, "handlers") is not None:  # the long form, with "stream"
@@ -87,20 +90,24 @@ for route, handlers in tables:
     many = isinstance(handlers, list) and not isinstance(handlers, Obj)
     for i, h in enumerate(handlers if many else [handlers]):
         where = at + (f"[{i}]" if many else "")
-        path = member(h, "plugin")
+        key = "library" if member(h, "library") is not None else "plugin"
+        path = member(h, key)
         if not isinstance(path, str) or isinstance(path, Num):
-            fail(f"{where}: a handler must be an object whose \"plugin\" is a string")
+            fail(f'{where}: a handler must be an object whose "plugin" or "library" is a string')
         full = os.path.realpath(os.path.join(base, path))
+        if key == "library" and "/" not in path and not os.path.isfile(full):
+            system.add(path)  # as the host does: a bare name not beside the manifest
+            continue
         if not os.path.isfile(full):
-            fail(f'{where}.plugin: "{path}" (resolved to {full}): no such file')
+            fail(f'{where}.{key}: "{path}" (resolved to {full}): no such file')
         name = os.path.basename(full)
         if seen.setdefault(name, full) != full:
-            fail(f"{where}.plugin: {seen[name]} and {full} would both be plugins/{name} in the "
+            fail(f"{where}.{key}: {seen[name]} and {full} would both be plugins/{name} in the "
                  f"package", "rename one of them")
-        h[[k for k, _ in h].index("plugin")] = ("plugin", "plugins/" + name)
+        h[[k for k, _ in h].index(key)] = (key, "plugins/" + name)
 with open(dst, "w", encoding="utf-8") as f:
     f.write(dump(doc) + "\n")
-print("\n".join(seen.values()))
+print("\n".join(list(seen.values()) + ["system:" + n for n in sorted(system)]))
 EOF
 )
 
@@ -146,10 +153,23 @@ find_lib() {
 cp -L "$host" "$stage/bin/ddbhost"
 copy_libs "$host"
 while IFS= read -r plugin; do
-    [ -n "$plugin" ] || continue
-    cp -L "$plugin" "$stage/plugins/"
-    copy_libs "$plugin"
+    case $plugin in
+        "") ;;
+        system:*) # a system library a binding names: from lib/, where the host's search goes
+            soname=${plugin#system:}
+            path=$(find_lib "$soname")
+            [ -n "$path" ] || die "bound library \"$soname\" is not installed on this machine" \
+                                  "install it, or name the library by a path in the manifest"
+            [ -e "$stage/lib/$soname" ] || cp -L "$path" "$stage/lib/$soname"
+            copy_libs "$path" ;;
+        *) cp -L "$plugin" "$stage/plugins/"
+           copy_libs "$plugin" ;;
+    esac
 done <<< "$plugins"
+# glibc loads libgcc_s itself (to unwind a thread that is cancelled, or C++ code that throws
+# through C): ldd cannot see it, and the runtime image's copy would mix with our glibc.
+gcc_s=$(find_lib libgcc_s.so.1)
+[ -z "$gcc_s" ] || [ -e "$stage/lib/libgcc_s.so.1" ] || cp -L "$gcc_s" "$stage/lib/libgcc_s.so.1"
 [ -f "$stage/lib/$loader" ] || cp -L "$interp" "$stage/lib/$loader"
 
 # The rest of glibc, so that whatever glibc or a plugin loads later (an NSS module, libresolv,
@@ -167,6 +187,13 @@ cat > "$stage/bootstrap" <<EOF
 # Starts ddbhost with the dynamic loader and libraries shipped beside it rather than the
 # system's: it was linked against a newer glibc than the one the runtime image has.
 : "\${LAMBDA_TASK_ROOT:=\${0%/*}}"
+# A plugin's TLS (an OpenSSL or libcurl from lib/, built for Debian) looks for certificate
+# authorities where Debian keeps them; Amazon Linux keeps them elsewhere.
+if [ -z "\${SSL_CERT_FILE:-}" ]; then
+    for ca in /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/certs/ca-certificates.crt; do
+        if [ -f "\$ca" ]; then export SSL_CERT_FILE="\$ca"; break; fi
+    done
+fi
 exec "\$LAMBDA_TASK_ROOT/lib/$loader" --library-path "\$LAMBDA_TASK_ROOT/lib" "\$LAMBDA_TASK_ROOT/bin/ddbhost" "\$@"
 EOF
 

@@ -6,8 +6,9 @@
 # event from tests/runtime/server.py over loopback.
 #
 # usage: test_package.sh SOURCE_DIR HOST ECHO.so FAIL_WHEN.so SANITIZED(0|1) TEST_BUILD_HOST
+#                        LIBBILLING.so
 set -euo pipefail
-src=$1 host=$2 echo_so=$3 fail_so=$4 sanitized=$5 build_host=$6
+src=$1 host=$2 echo_so=$3 fail_so=$4 sanitized=$5 build_host=$6 billing_so=$7
 event=$src/tests/package/event.json
 expected='{"batchItemFailures":[{"itemIdentifier":"800000000000000000002"}]}'
 
@@ -129,6 +130,31 @@ assert doc["on_failure"] == "continue" and doc["tables"]["Orders"][1]["config"] 
 }
 check "the packaged manifest names the plugins inside the package and keeps the rest as written" \
     manifest_rewritten
+
+# A manifest whose handler is a bound library (docs/BINDINGS.md) ships the library too, and
+# glibc's libgcc_s, which ldd cannot see; the packaged bootstrap runs the binding.
+mkdir -p "$work/bound"
+cp "$billing_so" "$work/bound/libbilling.so"
+cp "$src/examples/bindings/manifest.json" "$work/bound/billing.json"
+bound_zip=$work/bound.zip
+bound_packaged() {
+    "$src/host/tools/package.sh" "$host" "$work/bound/billing.json" "$bound_zip" >/dev/null || return 1
+    local names
+    names=$(unzip -Z1 "$bound_zip")
+    for entry in plugins/libbilling.so lib/libgcc_s.so.1; do
+        grep -qx "$entry" <<< "$names" || { echo "missing $entry in: $names"; return 1; }
+    done
+    unzip -p "$bound_zip" billing.json | grep -q '"library": "plugins/libbilling.so"' ||
+        { echo "the library path was not rewritten: $(unzip -p "$bound_zip" billing.json)"; return 1; }
+    mkdir -p "$work/bound/fn" && (cd "$work/bound/fn" && unzip -q "$bound_zip")
+    local out
+    out=$("$work/bound/fn/bootstrap" --manifest "$work/bound/fn/billing.json" --invoke \
+          "$src/examples/bindings/orders.json" 2>/dev/null) || { echo "bootstrap failed: $out"; return 1; }
+    grep -qx 'billing: charge alice 19.99' <<< "$out" && grep -qx '{"batchItemFailures":\[\]}' <<< "$out" ||
+        { echo "unexpected output: $out"; return 1; }
+}
+check "a manifest with a bound library packages the library and libgcc_s, and the package runs it" \
+    bound_packaged
 
 # The root: the package at /var/task, as Lambda unpacks it, and nothing from this machine
 # but a static shell and three device nodes (bind-mounted when not root).
