@@ -13,11 +13,12 @@
 
 #include "arena.h"
 #include "attr.h"
-#include "log.h"
+#include "text.h"
 
 #define EVENT_MAX_NESTING 32 /* DynamoDB's limit on nested M and L */
 #define EVENT_MAX_SKIP_DEPTH 512
 #define EVENT_PATH_FRAMES 96
+#define EVENT_QUOTE_CAP 64 /* a value quoted in a message: enough to recognise it */
 
 typedef struct event_frame {
     const char *key; /* NULL for an array index */
@@ -54,22 +55,14 @@ static void event_path(const event_decoder *d, char *out, size_t cap)
     out[0] = '\0';
     for (size_t i = 0; i < d->depth && i < EVENT_PATH_FRAMES && n + 8 < cap; i++) {
         const event_frame *f = &d->path[i];
-        if (!f->key) {
-            int w = snprintf(out + n, cap - n, "[%zu]", f->index);
-            if (w < 0) break;
-            n += (size_t)w;
+        if (f->key) {
+            n = text_path_key(out, n, cap, f->key, f->len); /* quotes what is not a plain word */
             continue;
         }
-        if (i) out[n++] = '.';
-        /* Keys come from the event: escape what would break the message's single line. */
-        for (size_t k = 0; k < f->len && n + 5 < cap; k++) {
-            unsigned char c = (unsigned char)f->key[k];
-            if (c >= 0x20 && c != 0x7f) out[n++] = (char)c;
-            else n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
-        }
-        out[n] = '\0';
+        int w = snprintf(out + n, cap - n, "[%zu]", f->index);
+        if (w < 0 || (size_t)w >= cap - n) break;
+        n += (size_t)w;
     }
-    if (n >= cap) out[cap - 1] = '\0';
 }
 
 __attribute__((noreturn, format(printf, 3, 4))) static void
@@ -82,7 +75,6 @@ event_fail(event_decoder *d, const char *at, const char *fmt, ...)
     va_end(ap);
     event_path(d, path, sizeof path);
     snprintf(d->error, sizeof d->error, "%s: %s (byte %zu)", path, what, (size_t)(at - d->buf));
-    log_one_line(d->error, sizeof d->error); /* quotes of the event stay one line */
     longjmp(d->fail, 1);
 }
 
@@ -96,7 +88,6 @@ event_syntax(event_decoder *d, const char *at, const char *fmt, ...)
     va_end(ap);
     snprintf(d->error, sizeof d->error, "invalid JSON at byte %zu: %s", (size_t)(at - d->buf),
              what);
-    log_one_line(d->error, sizeof d->error); /* quotes of the event stay one line */
     longjmp(d->fail, 1);
 }
 
@@ -189,66 +180,6 @@ static const unsigned char event_str_class[256] = {
     4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
 };
 
-/* Length of the valid UTF-8 sequence at s (lead byte >= 0x80), or 0 when invalid. */
-static size_t event_utf8_len(const unsigned char *s, const unsigned char *end)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;      /* overlong */
-        else if (c == 0xED) hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;      /* overlong */
-        else if (c == 0xF4) hi = 0x8F; /* above U+10FFFF */
-    } else
-        return 0;
-    if ((size_t)(end - s) < n) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return n;
-}
-
-static unsigned event_hex4(event_decoder *d, const char *s)
-{
-    unsigned v = 0;
-    if (d->end - s < 4) event_syntax(d, d->end, "unexpected end of input");
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        unsigned h = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
-                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
-                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
-                                            : 16u;
-        if (h == 16) event_syntax(d, s + i, "invalid \\u escape");
-        v = v << 4 | h;
-    }
-    return v;
-}
-
-static char *event_put_utf8(char *w, unsigned cp)
-{
-    if (cp < 0x80) {
-        *w++ = (char)cp;
-    } else if (cp < 0x800) {
-        *w++ = (char)(0xC0 | cp >> 6);
-        *w++ = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *w++ = (char)(0xE0 | cp >> 12);
-        *w++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *w++ = (char)(0x80 | (cp & 0x3F));
-    } else {
-        *w++ = (char)(0xF0 | cp >> 18);
-        *w++ = (char)(0x80 | (cp >> 12 & 0x3F));
-        *w++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *w++ = (char)(0x80 | (cp & 0x3F));
-    }
-    return w;
-}
-
 /* At a '"': decodes the string in place and NUL-terminates it. Escapes only ever shrink
  * the text, so the write cursor never passes the read cursor. With decode false the string
  * is only validated and the buffer left as it was (values the host skips, and the raw
@@ -310,12 +241,32 @@ static inline size_t event_plain_run(const char *r, const char *end, char *w)
 }
 #endif
 
+/* At a backslash r inside a string: decodes the escape to *w (nowhere with w NULL) and
+ * returns where reading goes on. */
+static char *event_escape(event_decoder *d, char *r, char **w)
+{
+    char scratch[4];
+    size_t used, written;
+    switch (text_unescape(r, d->end, *w ? *w : scratch, &used, &written)) {
+    case TEXT_OK: break;
+    case TEXT_END: event_syntax(d, d->end, "unexpected end of input in a string");
+    case TEXT_BAD_HEX: event_syntax(d, r + used, "invalid \\u escape");
+    case TEXT_LONE_SURROGATE:
+        event_syntax(d, r, "\\u%.4s is an unpaired surrogate", r + 2);
+    case TEXT_BAD_ESCAPE:
+        event_syntax(d, r, "invalid escape '\\%c'", r[1] >= 0x20 && r[1] < 0x7f ? r[1] : '?');
+    }
+    if (*w) *w += written;
+    return r + used;
+}
+
+/* The hot path: most of an event is string bytes. Plain runs go a block at a time and valid
+ * UTF-8 stays in the block loop; only quotes, escapes, control characters and invalid UTF-8
+ * leave it. Kept in one piece: the block loop must stay in registers (bench/README.md). */
 static void event_scan_string(event_decoder *d, bool decode, const char **out, size_t *len)
 {
-    char *r = d->p + 1, *end = d->end, *start = r, *w = NULL, scratch[4];
+    char *r = d->p + 1, *end = d->end, *start = r, *w = NULL;
     for (;;) {
-        /* Plain runs a block at a time: most of an event is string bytes. Valid UTF-8
-         * sequences stay in this loop too; anything else leaves it for the byte loop. */
         for (;;) {
             size_t k = event_plain_run(r, end, w), block = EVENT_BLOCK;
             if (k == 0 && (size_t)(end - r) < block) break; /* too near the end: bytewise */
@@ -323,7 +274,7 @@ static void event_scan_string(event_decoder *d, bool decode, const char **out, s
             r += k;
             if (k == block) continue;
             if ((unsigned char)*r < 0x80) break;
-            size_t n = event_utf8_len((const unsigned char *)r, (const unsigned char *)end);
+            size_t n = text_utf8_len(r, end);
             if (n == 0) break; /* reported below */
             if (w) {
                 memmove(w, r, n);
@@ -349,7 +300,7 @@ static void event_scan_string(event_decoder *d, bool decode, const char **out, s
             event_syntax(d, r, "unescaped control character 0x%02x in a string",
                          (unsigned char)*r);
         case 4: {
-            size_t n = event_utf8_len((const unsigned char *)r, (const unsigned char *)end);
+            size_t n = text_utf8_len(r, end);
             if (n == 0) {
                 snprintf(d->error, sizeof d->error, "invalid UTF-8 at byte %zu",
                          (size_t)(r - d->buf));
@@ -362,43 +313,9 @@ static void event_scan_string(event_decoder *d, bool decode, const char **out, s
             r += n;
             break;
         }
-        default: { /* backslash */
-            if (!decode) w = scratch;
-            else if (!w) w = r;
-            if (end - r < 2) event_syntax(d, end, "unexpected end of input in a string");
-            char e = r[1];
-            r += 2;
-            switch (e) {
-            case '"': *w++ = '"'; break;
-            case '\\': *w++ = '\\'; break;
-            case '/': *w++ = '/'; break;
-            case 'b': *w++ = '\b'; break;
-            case 'f': *w++ = '\f'; break;
-            case 'n': *w++ = '\n'; break;
-            case 'r': *w++ = '\r'; break;
-            case 't': *w++ = '\t'; break;
-            case 'u': {
-                unsigned cp = event_hex4(d, r);
-                r += 4;
-                if (cp >= 0xDC00 && cp <= 0xDFFF)
-                    event_syntax(d, r - 6, "\\u%04x is an unpaired surrogate", cp);
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    if (end - r < 6 || r[0] != '\\' || r[1] != 'u')
-                        event_syntax(d, r - 6, "\\u%04x is an unpaired surrogate", cp);
-                    unsigned lo = event_hex4(d, r + 2);
-                    if (lo < 0xDC00 || lo > 0xDFFF)
-                        event_syntax(d, r - 6, "\\u%04x is an unpaired surrogate", cp);
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    r += 6;
-                }
-                w = event_put_utf8(w, cp);
-                break;
-            }
-            default:
-                event_syntax(d, r - 2, "invalid escape '\\%c'", e >= 0x20 && e < 0x7f ? e : '?');
-            }
-            if (!decode) w = NULL;
-        }
+        default: /* backslash: from here on, decoding writes behind the read cursor */
+            if (decode && !w) w = r;
+            r = event_escape(d, r, &w);
         }
     }
 }
@@ -411,30 +328,15 @@ static void event_string(event_decoder *d, const char **out, size_t *len)
 /* A JSON number at the cursor; returns its text (not terminated). */
 static void event_number(event_decoder *d, const char **out, size_t *len)
 {
-    char *s = d->p, *p = s, *end = d->end;
-    if (p < end && *p == '-') p++;
-    if (p < end && *p == '0') {
-        p++;
-    } else if (p < end && *p >= '1' && *p <= '9') {
-        while (p < end && *p >= '0' && *p <= '9') p++;
-    } else {
-        d->p = p;
+    const char *stop;
+    size_t n = text_number(d->p, d->end, &stop);
+    if (n == 0) {
+        d->p += stop - d->p;
         event_unexpected(d, "a digit");
     }
-    if (p < end && *p == '.') {
-        p++;
-        if (p >= end || *p < '0' || *p > '9') { d->p = p; event_unexpected(d, "a digit"); }
-        while (p < end && *p >= '0' && *p <= '9') p++;
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < end && (*p == '+' || *p == '-')) p++;
-        if (p >= end || *p < '0' || *p > '9') { d->p = p; event_unexpected(d, "a digit"); }
-        while (p < end && *p >= '0' && *p <= '9') p++;
-    }
-    *out = s;
-    *len = (size_t)(p - s);
-    d->p = p;
+    *out = d->p;
+    *len = n;
+    d->p += n;
 }
 
 static void event_literal(event_decoder *d, const char *word, size_t n)
@@ -652,10 +554,12 @@ static void event_scalar(event_decoder *d, ddb_type type, ddb_value *out)
     event_string(d, &s, &len);
     if (type == DDB_N) {
         attr_number_check c = attr_check_number(s, len);
+        char q[EVENT_QUOTE_CAP];
         if (c == ATTR_NUMBER_SYNTAX)
-            event_fail(d, at, "\"%.40s\" is not a number", s);
+            event_fail(d, at, "%s is not a number", text_quote_n(q, sizeof q, s, len));
         if (c == ATTR_NUMBER_PRECISION)
-            event_fail(d, at, "\"%.60s\" has more than 38 significant digits", s);
+            event_fail(d, at, "%s has more than 38 significant digits",
+                       text_quote_n(q, sizeof q, s, len));
     } else if (type == DDB_B) {
         if (!attr_base64_decode((char *)s, len, &len)) event_fail(d, at, "invalid base64");
     }
@@ -740,9 +644,11 @@ static void event_value(event_decoder *d, ddb_value *out, int nesting)
     if (!event_obj_first(d)) event_fail(d, at, "expected one type tag " EVENT_TAGS ", found none");
     const char *tag;
     size_t len;
+    char q[EVENT_QUOTE_CAP];
     ddb_type type = event_tag_key(d, &tag, &len);
     if (type == DDB_NONE)
-        event_fail(d, at, "expected one type tag " EVENT_TAGS ", found \"%.32s\"", tag);
+        event_fail(d, at, "expected one type tag " EVENT_TAGS ", found %s",
+                   text_quote_n(q, sizeof q, tag, len));
     event_push_key(d, tag, len);
     memset(out, 0, sizeof *out);
     switch (type) {
@@ -841,9 +747,10 @@ static void event_creation_time(event_decoder *d, ddb_record *rec)
     else if (c == '-' || (c >= '0' && c <= '9')) event_number(d, &s, &len);
     else if (c == 'n') { event_literal(d, "null", 4); return; }
     else event_wrong_type(d, "a number");
+    char q[EVENT_QUOTE_CAP];
     if (!event_creation_ms(s, len, &rec->creation_time_ms))
-        event_fail(d, at, "\"%.*s\" is not a time in seconds or milliseconds",
-                   (int)(len < 40 ? len : 40), s);
+        event_fail(d, at, "%s is not a time in seconds or milliseconds",
+                   text_quote_n(q, sizeof q, s, len));
     rec->has_creation_time = true;
 }
 
@@ -870,13 +777,14 @@ static ddb_view_type event_view_type(event_decoder *d)
                                         "NEW_AND_OLD_IMAGES"};
     ddb_str s;
     const char *at = d->p;
+    char q[EVENT_QUOTE_CAP];
     event_string_value(d, &s);
     for (int i = 1; i < 5; i++)
         if (event_key_is(s.ptr, s.len, names[i])) return (ddb_view_type)i;
     event_fail(d, at,
                "expected \"KEYS_ONLY\", \"NEW_IMAGE\", \"OLD_IMAGE\" or "
-               "\"NEW_AND_OLD_IMAGES\", found \"%.40s\"",
-               s.ptr);
+               "\"NEW_AND_OLD_IMAGES\", found %s",
+               text_quote_n(q, sizeof q, s.ptr, s.len));
 }
 
 static void event_streamrecord(event_decoder *d, ddb_record *rec)
@@ -972,60 +880,71 @@ static ddb_record *event_new_record(event_decoder *d)
     return rec;
 }
 
+/* What a record's own members say beyond the fields they fill in, for the checks after. */
+typedef struct event_record_seen {
+    ddb_str name, source;
+    const char *name_at, *source_at;
+    bool streamrecord, ttl_identity;
+} event_record_seen;
+
+static void event_record_fields(event_decoder *d, ddb_record *rec, event_record_seen *seen)
+{
+    if (!event_obj_first(d)) return;
+    do {
+        const char *k;
+        size_t n;
+        event_obj_key(d, &k, &n);
+        event_push_key(d, k, n);
+        if (event_key_is(k, n, "eventName")) {
+            seen->name_at = d->p;
+            event_string_value(d, &seen->name);
+        } else if (event_key_is(k, n, "eventSource")) {
+            seen->source_at = d->p;
+            event_string_value(d, &seen->source);
+        } else if (event_key_is(k, n, "eventID")) {
+            event_string_value(d, &rec->event_id);
+        } else if (event_key_is(k, n, "eventVersion")) {
+            event_string_value(d, &rec->event_version);
+        } else if (event_key_is(k, n, "awsRegion")) {
+            event_string_value(d, &rec->region);
+        } else if (event_key_is(k, n, "eventSourceARN")) {
+            event_string_value(d, &rec->event_source_arn);
+        } else if (event_key_is(k, n, "userIdentity")) {
+            seen->ttl_identity = event_ttl_identity(d);
+        } else if (event_key_is(k, n, "dynamodb")) {
+            event_streamrecord(d, rec);
+            seen->streamrecord = true;
+        } else {
+            event_skip(d);
+        }
+        event_pop(d);
+    } while (event_obj_next(d));
+}
+
 static void event_record(event_decoder *d)
 {
     const char *at = d->p;
     ddb_record *rec = event_new_record(d);
-    ddb_str name = {0}, source = {0};
-    const char *name_at = NULL, *source_at = NULL;
-    bool streamrecord = false, ttl_identity = false;
-    if (event_obj_first(d)) {
-        do {
-            const char *k;
-            size_t n;
-            event_obj_key(d, &k, &n);
-            event_push_key(d, k, n);
-            if (event_key_is(k, n, "eventName")) {
-                name_at = d->p;
-                event_string_value(d, &name);
-            } else if (event_key_is(k, n, "eventSource")) {
-                source_at = d->p;
-                event_string_value(d, &source);
-            } else if (event_key_is(k, n, "eventID")) {
-                event_string_value(d, &rec->event_id);
-            } else if (event_key_is(k, n, "eventVersion")) {
-                event_string_value(d, &rec->event_version);
-            } else if (event_key_is(k, n, "awsRegion")) {
-                event_string_value(d, &rec->region);
-            } else if (event_key_is(k, n, "eventSourceARN")) {
-                event_string_value(d, &rec->event_source_arn);
-            } else if (event_key_is(k, n, "userIdentity")) {
-                ttl_identity = event_ttl_identity(d);
-            } else if (event_key_is(k, n, "dynamodb")) {
-                event_streamrecord(d, rec);
-                streamrecord = true;
-            } else {
-                event_skip(d);
-            }
-            event_pop(d);
-        } while (event_obj_next(d));
-    }
-    if (!source.ptr) event_fail(d, at, "missing \"eventSource\"");
-    if (!event_key_is(source.ptr, source.len, "aws:dynamodb")) {
+    event_record_seen seen = {0};
+    char q[EVENT_QUOTE_CAP];
+    event_record_fields(d, rec, &seen);
+    if (!seen.source.ptr) event_fail(d, at, "missing \"eventSource\"");
+    if (!event_key_is(seen.source.ptr, seen.source.len, "aws:dynamodb")) {
         event_push_key(d, "eventSource", 11);
-        event_fail(d, source_at, "expected \"aws:dynamodb\", found \"%.40s\"", source.ptr);
+        event_fail(d, seen.source_at, "expected \"aws:dynamodb\", found %s",
+                   text_quote_n(q, sizeof q, seen.source.ptr, seen.source.len));
     }
-    if (!name.ptr) event_fail(d, at, "missing \"eventName\"");
-    if (event_key_is(name.ptr, name.len, "INSERT")) rec->event_name = DDB_INSERT;
-    else if (event_key_is(name.ptr, name.len, "MODIFY")) rec->event_name = DDB_MODIFY;
-    else if (event_key_is(name.ptr, name.len, "REMOVE")) rec->event_name = DDB_REMOVE;
-    else {
+    if (!seen.name.ptr) event_fail(d, at, "missing \"eventName\"");
+    for (int e = DDB_INSERT; e <= DDB_REMOVE; e++)
+        if (event_key_is(seen.name.ptr, seen.name.len, ddb_event_name_str((ddb_event_name)e)))
+            rec->event_name = (ddb_event_name)e;
+    if (!rec->event_name) {
         event_push_key(d, "eventName", 9);
-        event_fail(d, name_at, "expected \"INSERT\", \"MODIFY\" or \"REMOVE\", found \"%.40s\"",
-                   name.ptr);
+        event_fail(d, seen.name_at, "expected \"INSERT\", \"MODIFY\" or \"REMOVE\", found %s",
+                   text_quote_n(q, sizeof q, seen.name.ptr, seen.name.len));
     }
-    if (!streamrecord) event_fail(d, at, "missing \"dynamodb\"");
-    rec->ttl_delete = ttl_identity && rec->event_name == DDB_REMOVE;
+    if (!seen.streamrecord) event_fail(d, at, "missing \"dynamodb\"");
+    rec->ttl_delete = seen.ttl_identity && rec->event_name == DDB_REMOVE;
     /* The name is a slice of the ARN: copy it so that it can be NUL-terminated. */
     ddb_str table = event_table_from_arn(rec->event_source_arn);
     if (table.ptr) {

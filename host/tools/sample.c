@@ -1,9 +1,9 @@
 /* sample.c - `ddbhost event`: writes a DynamoDB Streams event that looks like one Lambda
  * delivers (stream ARN, 21-digit sequence numbers, SizeBytes, timestamps, images by view
  * type), shaped by items given as plain JSON and marshalled to DynamoDB JSON. Owns a small
- * strict JSON reader, because N must keep the text the user wrote and json-c does not (it
- * reads -0 as 0 and clamps integers beyond 64 bits). Nothing reaches stdout until the whole
- * event is built, so a refused option leaves it empty. */
+ * strict JSON reader (its pieces from text.c), because N must keep the text the user wrote and
+ * json-c does not (it reads -0 as 0 and clamps integers beyond 64 bits). Nothing reaches
+ * stdout until the whole event is built, so a refused option leaves it empty. */
 #include "sample.h"
 
 #include <errno.h>
@@ -21,6 +21,8 @@
 #include "arena.h"
 #include "attr.h"
 #include "log.h"
+#include "sys.h"
+#include "text.h"
 
 #define SAMPLE_MAX_COUNT 10000 /* Lambda's largest batch */
 #define SAMPLE_MAX_NESTING 32  /* DynamoDB nests maps and lists up to 32 levels */
@@ -45,7 +47,7 @@ struct sample_json {
 };
 
 typedef struct sample_reader {
-    const char *start, *p;
+    const char *start, *p, *end; /* *end is a NUL */
     arena *a;
     const char *what; /* the option the text came from, e.g. "--new" */
     char *err;
@@ -63,7 +65,6 @@ static bool sample_bad(sample_reader *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(r->err + n, r->cap - (size_t)n, fmt, ap);
     va_end(ap);
-    log_one_line(r->err, r->cap); /* it may quote any character of the item */
     return false;
 }
 
@@ -79,55 +80,6 @@ static void sample_ws(sample_reader *r)
     while (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r') r->p++;
 }
 
-/* The length of the valid UTF-8 sequence at s, 0 when it is not one. s is NUL-terminated,
- * and a NUL is never a continuation byte, so this never reads past the end. */
-static size_t sample_utf8(const unsigned char *s)
-{
-    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
-    if (len == 0 || s[0] > 0xF4) return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80) return 0;
-    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xF0 && s[1] < 0x90)) return 0; /* overlong */
-    if (s[0] == 0xED && s[1] > 0x9F) return 0;                                   /* surrogate */
-    if (s[0] == 0xF4 && s[1] > 0x8F) return 0;                                   /* > U+10FFFF */
-    return len;
-}
-
-static bool sample_hex4(const char *p, unsigned *out)
-{
-    unsigned u = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0) return false; /* stops at the NUL, never past it */
-        u = u * 16 + (unsigned)d;
-    }
-    *out = u;
-    return true;
-}
-
-static size_t sample_put_utf8(char *out, unsigned u)
-{
-    if (u < 0x80) { out[0] = (char)u; return 1; }
-    if (u < 0x800) {
-        out[0] = (char)(0xC0 | u >> 6);
-        out[1] = (char)(0x80 | (u & 0x3F));
-        return 2;
-    }
-    if (u < 0x10000) {
-        out[0] = (char)(0xE0 | u >> 12);
-        out[1] = (char)(0x80 | (u >> 6 & 0x3F));
-        out[2] = (char)(0x80 | (u & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | u >> 18);
-    out[1] = (char)(0x80 | (u >> 12 & 0x3F));
-    out[2] = (char)(0x80 | (u >> 6 & 0x3F));
-    out[3] = (char)(0x80 | (u & 0x3F));
-    return 4;
-}
-
 /* A string at r->p (on its opening quote), decoded into the arena. Decoding never makes
  * text longer, so the raw span bounds the buffer. */
 static bool sample_string(sample_reader *r, const char **out, size_t *len)
@@ -140,35 +92,26 @@ static bool sample_string(sample_reader *r, const char **out, size_t *len)
     if (!buf) return false;
     while (r->p < end) {
         unsigned char c = (unsigned char)*r->p;
+        size_t k = c == '\\' ? 0 : text_utf8_len(r->p, end), used, written;
         if (c < 0x20) return sample_bad(r, "a control character in a string (write it as an escape, e.g. \\n)");
-        if (c != '\\') {
-            size_t k = sample_utf8((const unsigned char *)r->p);
-            if (!k) return sample_bad(r, "a string is not valid UTF-8");
+        if (c != '\\' && !k) return sample_bad(r, "a string is not valid UTF-8");
+        if (k) {
             memcpy(buf + n, r->p, k);
             n += k;
             r->p += k;
             continue;
         }
-        const char *escapes = "\"\"\\\\//b\bf\fn\nr\rt\t";
-        const char *e = strchr(escapes, r->p[1]);
-        if (r->p[1] != 'u') {
-            if (!r->p[1] || !e || (e - escapes) % 2) return sample_bad(r, "unknown escape \\%c", r->p[1]);
-            buf[n++] = e[1];
-            r->p += 2;
-            continue;
+        switch (text_unescape(r->p, end, buf + n, &used, &written)) {
+        case TEXT_OK: break;
+        case TEXT_BAD_ESCAPE:
+            if (r->p[1] >= 0x20 && r->p[1] < 0x7F) return sample_bad(r, "unknown escape \\%c", r->p[1]);
+            return sample_bad(r, "a backslash before byte 0x%02x, which has no escape", (unsigned char)r->p[1]);
+        case TEXT_END: /* the closing quote ends the text it sees, and no escape ends in it */
+        case TEXT_BAD_HEX: return sample_bad(r, "\\u needs four hex digits");
+        case TEXT_LONE_SURROGATE: return sample_bad(r, "a \\u escape is half of a surrogate pair");
         }
-        unsigned u, lo;
-        if (!sample_hex4(r->p + 2, &u)) return sample_bad(r, "\\u needs four hex digits");
-        r->p += 6;
-        if (u >= 0xDC00 && u <= 0xDFFF) return sample_bad(r, "a \\u escape is half of a surrogate pair");
-        if (u >= 0xD800 && u <= 0xDBFF) {
-            if (r->p[0] != '\\' || r->p[1] != 'u' || !sample_hex4(r->p + 2, &lo) || lo < 0xDC00 ||
-                lo > 0xDFFF)
-                return sample_bad(r, "a \\u escape is half of a surrogate pair");
-            r->p += 6;
-            u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-        }
-        n += sample_put_utf8(buf + n, u);
+        n += written;
+        r->p += used;
     }
     r->p = end + 1;
     buf[n] = '\0';
@@ -177,30 +120,22 @@ static bool sample_string(sample_reader *r, const char **out, size_t *len)
     return true;
 }
 
-static bool sample_is_digit(char c) { return c >= '0' && c <= '9'; }
-
 /* RFC 8259's number grammar; the value keeps a pointer to its text. */
 static bool sample_number(sample_reader *r, sample_json *v)
 {
-    const char *s = r->p;
-    if (*r->p == '-') r->p++;
-    if (!sample_is_digit(*r->p)) return sample_bad(r, "expected a digit");
-    if (*r->p == '0') r->p++;
-    else while (sample_is_digit(*r->p)) r->p++;
-    if (*r->p == '.') {
-        r->p++;
-        if (!sample_is_digit(*r->p)) return sample_bad(r, "expected a digit after '.'");
-        while (sample_is_digit(*r->p)) r->p++;
-    }
-    if (*r->p == 'e' || *r->p == 'E') {
-        r->p++;
-        if (*r->p == '-' || *r->p == '+') r->p++;
-        if (!sample_is_digit(*r->p)) return sample_bad(r, "expected a digit in the exponent");
-        while (sample_is_digit(*r->p)) r->p++;
+    const char *s = r->p, *stop;
+    size_t n = text_number(s, r->end, &stop);
+    if (!n) {
+        r->p = stop;
+        return sample_bad(r, "expected a digit%s",
+                          stop > s && stop[-1] == '.'                     ? " after '.'"
+                          : stop > s + 1 && strchr("eE+-", stop[-1]) ? " in the exponent"
+                                                                          : "");
     }
     v->kind = SJ_NUMBER;
     v->text = s;
-    v->len = (size_t)(r->p - s);
+    v->len = n;
+    r->p += n;
     return true;
 }
 
@@ -228,8 +163,9 @@ static bool sample_container(sample_reader *r, sample_json *v, char close, int d
             if (!sample_string(r, &name, &name_len)) return false;
             for (const sample_json *m = v->first; m; m = m->next) {
                 if (m->name_len == name_len && memcmp(m->name, name, name_len) == 0) {
+                    char q[TEXT_QUOTE_CAP];
                     r->p = at;
-                    return sample_bad(r, "member \"%s\" appears twice", name);
+                    return sample_bad(r, "member %s appears twice", text_quote_n(q, sizeof q, name, name_len));
                 }
             }
             sample_ws(r);
@@ -283,7 +219,7 @@ static sample_json *sample_value(sample_reader *r, int depth)
     case 'f': v->kind = SJ_BOOL; ok = sample_literal(r, "false"); break;
     case 'n': v->kind = SJ_NULL; ok = sample_literal(r, "null"); break;
     default:
-        if (*r->p == '-' || sample_is_digit(*r->p)) ok = sample_number(r, v);
+        if (*r->p == '-' || (*r->p >= '0' && *r->p <= '9')) ok = sample_number(r, v);
         else if ((unsigned char)*r->p >= 0x20 && (unsigned char)*r->p < 0x7F)
             ok = sample_bad(r, "unexpected character '%c'", *r->p);
         else ok = sample_bad(r, "unexpected byte 0x%02x", (unsigned char)*r->p);
@@ -294,7 +230,7 @@ static sample_json *sample_value(sample_reader *r, int depth)
 /* The whole text as one JSON value (a leading UTF-8 byte order mark is allowed). */
 static sample_json *sample_parse(arena *a, const char *what, const char *text, char *err, size_t cap)
 {
-    sample_reader r = {text, text, a, what, err, cap};
+    sample_reader r = {text, text, text + strlen(text), a, what, err, cap};
     if (strncmp(r.p, "\xEF\xBB\xBF", 3) == 0) r.p += 3;
     sample_json *v = sample_value(&r, 0);
     if (!v) return NULL;
@@ -335,9 +271,11 @@ static bool sample_refuse(sample_writer *w, const char *fmt, ...)
 static size_t sample_push(sample_writer *w, const sample_json *member, size_t index)
 {
     size_t saved = w->path_len, room = sizeof w->path - saved;
-    int n = member ? snprintf(w->path + saved, room, "%s%.*s", saved ? "." : "",
-                              (int)(member->name_len < 64 ? member->name_len : 64), member->name)
-                   : snprintf(w->path + saved, room, "[%zu]", index);
+    if (member) {
+        w->path_len = text_path_key(w->path, saved, sizeof w->path, member->name, member->name_len);
+        return saved;
+    }
+    int n = snprintf(w->path + saved, room, "[%zu]", index);
     w->path_len = n < 0 ? saved : (size_t)n < room ? saved + (size_t)n : sizeof w->path - 1;
     return saved;
 }
@@ -354,17 +292,15 @@ static const char *sample_kind_name(const sample_json *v)
     return names[v->kind];
 }
 
-/* A JSON string with only the escapes RFC 8259 requires, as the echo plugin writes them. */
+/* A JSON string, escaped as the echo plugin writes them, in pieces of whole characters. */
 static void sample_put_string(FILE *f, const char *s, size_t len)
 {
+    char body[6 * 64 + 1];
     fputc('"', f);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
-                      : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
-        if (e) fputs(e, f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+    for (size_t i = 0, k; i < len; i += k) {
+        k = len - i < 64 ? len - i : 64;
+        while (i + k < len && k > 1 && ((unsigned char)s[i + k] & 0xC0) == 0x80) k--;
+        fwrite(body, 1, text_escape(body, sizeof body, s + i, k), f);
     }
     fputc('"', f);
 }
@@ -614,9 +550,11 @@ static sample_json *sample_keys(arena *a, sample_json *keys, sample_json *new_it
             if (scalar) snprintf(why, sizeof why, "it is an empty string");
             else snprintf(why, sizeof why, "it is %s, and a key is a string, a number or {\"$B\": base64}",
                           tag ? "a set" : sample_kind_name(k));
-            if (keys) snprintf(err, cap, "--keys: \"%s\" cannot be a key: %s", k->name, why);
-            else snprintf(err, cap, "--keys not given, and the first attribute of %s, \"%s\", cannot be the key: "
-                          "%s (give --keys, e.g. --keys '{\"id\": \"o-1\"}')", what, k->name, why);
+            char q[TEXT_QUOTE_CAP];
+            text_quote_n(q, sizeof q, k->name, k->name_len);
+            if (keys) snprintf(err, cap, "--keys: %s cannot be a key: %s", q, why);
+            else snprintf(err, cap, "--keys not given, and the first attribute of %s, %s, cannot be the key: "
+                          "%s (give --keys, e.g. --keys '{\"id\": \"o-1\"}')", what, q, why);
             return NULL;
         }
     }
@@ -704,16 +642,17 @@ static void sample_record(FILE *f, sample_parts *p, long i)
 static bool sample_check_spec(const sample_spec *spec, char *err, size_t cap)
 {
     ddb_event_name n = spec->event_name;
+    char q[TEXT_QUOTE_CAP];
     if (n != DDB_INSERT && n != DDB_MODIFY && n != DDB_REMOVE)
         snprintf(err, cap, "the event name must be insert, modify or remove");
     else if (!spec->table)
         snprintf(err, cap, "--table is required: the table the event comes from");
     else if (!sample_valid_table(spec->table))
-        snprintf(err, cap, "--table \"%s\": a table name is 3 to 255 characters among a-z, A-Z, 0-9, '_', '-' and '.'",
-                 spec->table);
+        snprintf(err, cap, "--table %s: a table name is 3 to 255 characters among a-z, A-Z, 0-9, '_', '-' and '.'",
+                 text_quote(q, sizeof q, spec->table));
     else if (spec->region && !sample_valid_region(spec->region))
-        snprintf(err, cap, "--region \"%s\": a region is lower-case letters, digits and '-', e.g. eu-west-1",
-                 spec->region);
+        snprintf(err, cap, "--region %s: a region is lower-case letters, digits and '-', e.g. eu-west-1",
+                 text_quote(q, sizeof q, spec->region));
     else if (spec->count < 1 || spec->count > SAMPLE_MAX_COUNT)
         snprintf(err, cap, "--count takes a number of records from 1 to %d, not %ld", SAMPLE_MAX_COUNT, spec->count);
     else if (n == DDB_INSERT && spec->old_item)
@@ -784,7 +723,7 @@ static char *sample_build(arena *a, const sample_spec *spec, sample_parts *p, si
     return text;
 }
 
-static char *sample_event_build(const sample_spec *spec, size_t *len, char *err, size_t cap)
+char *sample_event(const sample_spec *spec, size_t *len, char *err, size_t cap)
 {
     sample_parts p = {0};
     struct timespec ts;
@@ -810,13 +749,6 @@ static char *sample_event_build(const sample_spec *spec, size_t *len, char *err,
     free(p.new_image);
     free(p.old_image);
     return text;
-}
-
-char *sample_event(const sample_spec *spec, size_t *len, char *err, size_t cap)
-{
-    char *event = sample_event_build(spec, len, err, cap);
-    if (!event) log_one_line(err, cap); /* messages quote the user's names and values */
-    return event;
 }
 
 /* ---- the command ------------------------------------------------------------------------ */
@@ -847,31 +779,18 @@ static const char sample_usage[] =
 /* JSON from an option: the text itself, or the contents of FILE for @FILE (into *owned). */
 static const char *sample_json_arg(const char *option, const char *arg, char **owned, int *status)
 {
+    char q[TEXT_QUOTE_CAP];
+    size_t len;
     if (arg[0] != '@') return arg;
-    FILE *f = fopen(arg + 1, "rb");
-    size_t len = 0, cap = 4096;
-    char *buf = f ? malloc(cap) : NULL;
-    while (buf) {
-        len += fread(buf + len, 1, cap - len - 1, f);
-        if (len < cap - 1) break;
-        char *grown = realloc(buf, cap * 2);
-        if (!grown) free(buf);
-        buf = grown;
-        cap *= 2;
-    }
-    int saved = f && !buf ? ENOMEM : errno;
-    bool failed = !f || !buf || ferror(f);
-    if (f) fclose(f);
-    if (failed) {
-        free(buf);
-        log_error("%s: cannot read \"%s\": %s", option, arg + 1, strerror(saved ? saved : EIO));
+    char *buf = sys_read_file(arg + 1, &len);
+    if (!buf) {
+        log_error("%s: cannot read %s: %s", option, text_quote(q, sizeof q, arg + 1), strerror(errno));
         *status = 1;
         return NULL;
     }
-    buf[len] = '\0';
     if (strlen(buf) != len) {
         free(buf);
-        log_error("%s: \"%s\" contains a NUL byte: it is not JSON text", option, arg + 1);
+        log_error("%s: %s contains a NUL byte: it is not JSON text", option, text_quote(q, sizeof q, arg + 1));
         *status = 1;
         return NULL;
     }
@@ -879,19 +798,22 @@ static const char *sample_json_arg(const char *option, const char *arg, char **o
     return buf;
 }
 
-int sample_main(int argc, char **argv)
+enum { SAMPLE_OPT_TABLE = 256, SAMPLE_OPT_KEYS, SAMPLE_OPT_NEW, SAMPLE_OPT_OLD, SAMPLE_OPT_VIEW,
+       SAMPLE_OPT_COUNT, SAMPLE_OPT_REGION, SAMPLE_OPTS = SAMPLE_OPT_REGION - SAMPLE_OPT_TABLE + 1 };
+#define SAMPLE_GIVEN(opt) given[SAMPLE_OPT_##opt - SAMPLE_OPT_TABLE]
+
+/* The options into given[] (each at most once) and the event's name into *name; returns -1, or
+ * the exit status when the command ends here (--help, a usage error). */
+static int sample_options(int argc, char **argv, const char *given[SAMPLE_OPTS], const char **name)
 {
-    enum { OPT_TABLE = 256, OPT_KEYS, OPT_NEW, OPT_OLD, OPT_VIEW, OPT_COUNT, OPT_REGION };
     static const struct option options[] = {
-        {"help", no_argument, NULL, 'h'},           {"table", required_argument, NULL, OPT_TABLE},
-        {"keys", required_argument, NULL, OPT_KEYS}, {"new", required_argument, NULL, OPT_NEW},
-        {"old", required_argument, NULL, OPT_OLD},   {"view", required_argument, NULL, OPT_VIEW},
-        {"count", required_argument, NULL, OPT_COUNT}, {"region", required_argument, NULL, OPT_REGION},
+        {"help", no_argument, NULL, 'h'},           {"table", required_argument, NULL, SAMPLE_OPT_TABLE},
+        {"keys", required_argument, NULL, SAMPLE_OPT_KEYS}, {"new", required_argument, NULL, SAMPLE_OPT_NEW},
+        {"old", required_argument, NULL, SAMPLE_OPT_OLD},   {"view", required_argument, NULL, SAMPLE_OPT_VIEW},
+        {"count", required_argument, NULL, SAMPLE_OPT_COUNT}, {"region", required_argument, NULL, SAMPLE_OPT_REGION},
         {NULL, 0, NULL, 0},
     };
-    static const char *const views[] = {"", "KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"};
-    const char *given[OPT_REGION - OPT_TABLE + 1] = {0};
-    sample_spec spec = {.count = 1};
+    char q[TEXT_QUOTE_CAP];
     int c;
     optind = 0; /* glibc: start a fresh scan of this argv */
     opterr = 0;
@@ -901,46 +823,69 @@ int sample_main(int argc, char **argv)
             return 0;
         }
         if (c == ':') return log_usage_error("option %s needs an argument", argv[optind - 1]);
-        if (c < OPT_TABLE) return log_usage_error("unknown option \"%s\" for ddbhost event", argv[optind - 1]);
-        if (given[c - OPT_TABLE])
-            return log_usage_error("option --%s is given twice", options[c - OPT_TABLE + 1].name);
-        given[c - OPT_TABLE] = optarg;
+        if (c < SAMPLE_OPT_TABLE)
+            return log_usage_error("unknown option %s for ddbhost event", text_quote(q, sizeof q, argv[optind - 1]));
+        if (given[c - SAMPLE_OPT_TABLE])
+            return log_usage_error("option --%s is given twice", options[c - SAMPLE_OPT_TABLE + 1].name);
+        given[c - SAMPLE_OPT_TABLE] = optarg;
     }
     if (optind >= argc)
         return log_usage_error("%s", "usage: ddbhost event insert|modify|remove --table TABLE [--keys JSON] "
                                         "[--new JSON] [--old JSON] [--view TYPE] [--count N] [--region R]");
     if (optind + 1 < argc)
-        return log_usage_error("unexpected argument \"%s\" (an item goes after --new or --old)", argv[optind + 1]);
-    const char *name = argv[optind];
-    spec.event_name = strcasecmp(name, "insert") == 0   ? DDB_INSERT
-                      : strcasecmp(name, "modify") == 0 ? DDB_MODIFY
-                      : strcasecmp(name, "remove") == 0 ? DDB_REMOVE : 0;
-    if (!spec.event_name) return log_usage_error("unknown event \"%s\" (expected insert, modify or remove)", name);
-    spec.table = given[OPT_TABLE - OPT_TABLE];
-    spec.region = given[OPT_REGION - OPT_TABLE];
-    if (given[OPT_VIEW - OPT_TABLE]) {
+        return log_usage_error("unexpected argument %s (an item goes after --new or --old)",
+                               text_quote(q, sizeof q, argv[optind + 1]));
+    *name = argv[optind];
+    return -1;
+}
+
+/* The spec the options ask for, items not read yet; returns -1, or the exit status of a usage
+ * error. */
+static int sample_spec_of(const char *name, const char *given[SAMPLE_OPTS], sample_spec *spec)
+{
+    static const char *const views[] = {"", "KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"};
+    char q[TEXT_QUOTE_CAP];
+    spec->event_name = strcasecmp(name, "insert") == 0   ? DDB_INSERT
+                       : strcasecmp(name, "modify") == 0 ? DDB_MODIFY
+                       : strcasecmp(name, "remove") == 0 ? DDB_REMOVE : 0;
+    if (!spec->event_name)
+        return log_usage_error("unknown event %s (expected insert, modify or remove)", text_quote(q, sizeof q, name));
+    spec->table = SAMPLE_GIVEN(TABLE);
+    spec->region = SAMPLE_GIVEN(REGION);
+    if (SAMPLE_GIVEN(VIEW)) {
         for (int v = DDB_VIEW_KEYS_ONLY; v <= DDB_VIEW_NEW_AND_OLD_IMAGES; v++)
-            if (strcasecmp(given[OPT_VIEW - OPT_TABLE], views[v]) == 0) spec.view = (ddb_view_type)v;
-        if (!spec.view)
-            return log_usage_error("--view \"%s\": expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES",
-                                      given[OPT_VIEW - OPT_TABLE]);
+            if (strcasecmp(SAMPLE_GIVEN(VIEW), views[v]) == 0) spec->view = (ddb_view_type)v;
+        if (!spec->view)
+            return log_usage_error("--view %s: expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES",
+                                   text_quote(q, sizeof q, SAMPLE_GIVEN(VIEW)));
     }
-    if (given[OPT_COUNT - OPT_TABLE]) {
-        const char *arg = given[OPT_COUNT - OPT_TABLE];
+    if (SAMPLE_GIVEN(COUNT)) {
+        const char *arg = SAMPLE_GIVEN(COUNT);
         char *end;
         errno = 0;
-        spec.count = strtol(arg, &end, 10);
-        if (errno || end == arg || *end || spec.count < 1 || spec.count > SAMPLE_MAX_COUNT)
-            return log_usage_error("--count takes a number of records from 1 to 10000, not \"%s\"", arg);
+        spec->count = strtol(arg, &end, 10);
+        if (errno || end == arg || *end || spec->count < 1 || spec->count > SAMPLE_MAX_COUNT)
+            return log_usage_error("--count takes a number of records from 1 to 10000, not %s",
+                                   text_quote(q, sizeof q, arg));
     }
+    return -1;
+}
+
+int sample_main(int argc, char **argv)
+{
+    const char *given[SAMPLE_OPTS] = {0}, *name = NULL;
+    sample_spec spec = {.count = 1};
+    int status = sample_options(argc, argv, given, &name);
+    if (status < 0) status = sample_spec_of(name, given, &spec);
+    if (status >= 0) return status;
 
     char *owned[3] = {NULL, NULL, NULL}, err[1024];
-    int status = 0;
     const char **slots[3] = {&spec.keys, &spec.new_item, &spec.old_item};
     static const char *const names[3] = {"--keys", "--new", "--old"};
+    status = 0;
     for (int i = 0; i < 3 && status == 0; i++)
-        if (given[OPT_KEYS - OPT_TABLE + i])
-            *slots[i] = sample_json_arg(names[i], given[OPT_KEYS - OPT_TABLE + i], &owned[i], &status);
+        if (given[SAMPLE_OPT_KEYS - SAMPLE_OPT_TABLE + i])
+            *slots[i] = sample_json_arg(names[i], given[SAMPLE_OPT_KEYS - SAMPLE_OPT_TABLE + i], &owned[i], &status);
     size_t len = 0;
     char *text = status ? NULL : sample_event(&spec, &len, err, sizeof err);
     if (!status && !text) status = log_usage_error("%s", err);

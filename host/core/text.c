@@ -1,0 +1,268 @@
+/* text.c - the JSON-text toolkit: UTF-8, string escapes, the number grammar, and strings
+ * written back out, quoted for messages or escaped exactly for JSON output.
+ * Owns no state and never allocates; it knows nothing of events, manifests or plugins. */
+#include "text.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char text_hex[] = "0123456789abcdef";
+
+/* ---- UTF-8 ----------------------------------------------------------------------------- */
+
+size_t text_put_utf8(char *out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* ---- reading JSON text ----------------------------------------------------------------- */
+
+/* The four hex digits at s; on failure *bad is the offset of the first that is not one. */
+static text_status text_hex4(const char *s, const char *end, uint32_t *out, size_t *bad)
+{
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; i++) {
+        if (s + i >= end) {
+            *bad = i;
+            return TEXT_END;
+        }
+        char c = s[i];
+        uint32_t h = c >= '0' && c <= '9'   ? (uint32_t)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (uint32_t)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (uint32_t)(c - 'A' + 10)
+                                            : 16u;
+        if (h == 16) {
+            *bad = i;
+            return TEXT_BAD_HEX;
+        }
+        v = v << 4 | h;
+    }
+    *out = v;
+    return TEXT_OK;
+}
+
+/* \uXXXX at s, with its low surrogate when it is a high one. */
+static text_status text_unescape_u(const char *s, const char *end, uint32_t *cp, size_t *used)
+{
+    uint32_t lo;
+    size_t bad;
+    text_status st = text_hex4(s + 2, end, cp, &bad);
+    if (st != TEXT_OK) {
+        *used = 2 + bad;
+        return st;
+    }
+    *used = 0;
+    if (*cp >= 0xDC00 && *cp <= 0xDFFF) return TEXT_LONE_SURROGATE;
+    if (*cp < 0xD800 || *cp > 0xDBFF) {
+        *used = 6;
+        return TEXT_OK;
+    }
+    if (end - s < 8 || s[6] != '\\' || s[7] != 'u') return TEXT_LONE_SURROGATE;
+    if ((st = text_hex4(s + 8, end, &lo, &bad)) != TEXT_OK) {
+        *used = 8 + bad;
+        return st;
+    }
+    if (lo < 0xDC00 || lo > 0xDFFF) return TEXT_LONE_SURROGATE;
+    *cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
+    *used = 12;
+    return TEXT_OK;
+}
+
+text_status text_unescape(const char *s, const char *end, char *out, size_t *used,
+                          size_t *written)
+{
+    char c;
+    if (end - s < 2) {
+        *used = (size_t)(end - s);
+        return TEXT_END;
+    }
+    switch (s[1]) {
+    case '"': c = '"'; break;
+    case '\\': c = '\\'; break;
+    case '/': c = '/'; break;
+    case 'b': c = '\b'; break;
+    case 'f': c = '\f'; break;
+    case 'n': c = '\n'; break;
+    case 'r': c = '\r'; break;
+    case 't': c = '\t'; break;
+    case 'u': {
+        uint32_t cp;
+        text_status st = text_unescape_u(s, end, &cp, used);
+        if (st == TEXT_OK) *written = text_put_utf8(out, cp);
+        return st;
+    }
+    default:
+        *used = 0;
+        return TEXT_BAD_ESCAPE;
+    }
+    *out = c;
+    *used = 2;
+    *written = 1;
+    return TEXT_OK;
+}
+
+static bool text_digit(const char *p, const char *end) { return p < end && *p >= '0' && *p <= '9'; }
+
+size_t text_number(const char *s, const char *end, const char **stop)
+{
+    const char *p = s;
+    if (p < end && *p == '-') p++;
+    if (!text_digit(p, end)) goto bad;
+    if (*p++ != '0')
+        while (text_digit(p, end)) p++;
+    if (p < end && *p == '.') {
+        if (!text_digit(++p, end)) goto bad;
+        while (text_digit(p, end)) p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (!text_digit(p, end)) goto bad;
+        while (text_digit(p, end)) p++;
+    }
+    return (size_t)(p - s);
+bad:
+    if (stop) *stop = p;
+    return 0;
+}
+
+/* ---- writing --------------------------------------------------------------------------- */
+
+/* The next character of [s, end) as it is written out (at most 6 bytes at unit; its length
+ * returned, the input bytes it stands for in *take): for a message, or for JSON output. */
+static size_t text_unit(const char *s, const char *end, bool message, char unit[6],
+                        size_t *take)
+{
+    unsigned char c = (unsigned char)*s;
+    char named = c == '"' ? '"' : c == '\\' ? '\\' : c == '\b' ? 'b' : c == '\f' ? 'f'
+               : c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : 0;
+    size_t n;
+    *take = 1;
+    if (named) {
+        unit[0] = '\\';
+        unit[1] = named;
+        return 2;
+    }
+    if (c < 0x20 || (message && c == 0x7F)) {
+        memcpy(unit, "\\u00", 4);
+        unit[4] = text_hex[c >> 4];
+        unit[5] = text_hex[c & 15];
+        return 6;
+    }
+    if (c < 0x80) {
+        unit[0] = (char)c;
+        return 1;
+    }
+    if ((n = text_utf8_len(s, end)) == 0) {
+        if (!message) {
+            memcpy(unit, "\\ufffd", 6);
+            return 6;
+        }
+        memcpy(unit, "\\x", 2);
+        unit[2] = text_hex[c >> 4];
+        unit[3] = text_hex[c & 15];
+        return 4;
+    }
+    *take = n;
+    if (message && c == 0xC2 && (unsigned char)s[1] < 0xA0) { /* a C1 control character */
+        memcpy(unit, "\\u00", 4);
+        unit[4] = text_hex[(unsigned char)s[1] >> 4];
+        unit[5] = text_hex[s[1] & 15];
+        return 6;
+    }
+    memcpy(unit, s, n);
+    return n;
+}
+
+const char *text_quote_n(char *out, size_t cap, const char *s, size_t len)
+{
+    const char *p = s, *end = s + len;
+    char unit[6];
+    size_t take, k, whole = 0, room = cap - 3; /* the quotes and the NUL */
+    while (p < end && whole <= room) {
+        whole += text_unit(p, end, true, unit, &take);
+        p += take;
+    }
+    if (whole > room) room -= 3; /* "..." */
+    size_t n = 0;
+    out[n++] = '"';
+    for (p = s; p < end; p += take) {
+        k = text_unit(p, end, true, unit, &take);
+        if (n - 1 + k > room) break;
+        memcpy(out + n, unit, k);
+        n += k;
+    }
+    if (p < end) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+    return out;
+}
+
+const char *text_quote(char *out, size_t cap, const char *s)
+{
+    if (!s) {
+        snprintf(out, cap, "(null)");
+        return out;
+    }
+    return text_quote_n(out, cap, s, strlen(s));
+}
+
+size_t text_path_key(char *out, size_t n, size_t cap, const char *key, size_t len)
+{
+    char q[TEXT_QUOTE_CAP];
+    bool plain = len > 0;
+    for (size_t i = 0; i < len && plain; i++) {
+        char c = key[i];
+        plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '-' || c == '*';
+    }
+    if (n + 1 >= cap) return n;
+    int w = plain ? snprintf(out + n, cap - n, "%s%.*s", n ? "." : "", (int)len, key)
+                  : snprintf(out + n, cap - n, "[%s]", text_quote_n(q, sizeof q, key, len));
+    if (w < 0) return n;
+    return (size_t)w < cap - n ? n + (size_t)w : cap - 1;
+}
+
+size_t text_escape(char *out, size_t cap, const char *s, size_t len)
+{
+    const char *p = s, *end = s + len;
+    size_t n = 0;
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        char unit[6];
+        size_t take = 1, k = 1;
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') k = text_unit(p, end, false, unit, &take);
+        else unit[0] = (char)c;
+        if (out) {
+            if (n + k >= cap) break;
+            memcpy(out + n, unit, k);
+        }
+        n += k;
+        p += take;
+    }
+    if (out && cap) out[n] = '\0';
+    return n;
+}
