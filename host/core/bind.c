@@ -78,20 +78,16 @@ static ffi_type *bind_ffi_type(manifest_arg_type t)
     }
 }
 
-/* Finds spec's function in the library and prepares its call. */
-static bool bind_prepare(bind_library *b, const char *manifest_path, ddb_event_name e,
-                         char *err, size_t cap)
+/* The function spec->call exports, or NULL after saying in err why there is none. */
+static void *bind_function(const bind_library *b, const manifest_binding *spec,
+                           const char *manifest_path, const char *at, char *err, size_t cap)
 {
-    static const char *const keys[] = {NULL, "on_insert", "on_modify", "on_remove"};
-    const manifest_binding *spec = &b->spec->bind[e];
-    char at[640];
-    snprintf(at, sizeof at, "%s.bind.%s.call", b->spec->at, keys[e]);
     void *sym = dlsym(b->dl, spec->call);
     if (!sym) {
         manifest_error(err, cap, manifest_path, at, "\"%s\" is not exported by \"%s\" (hint: "
                        "nm -D --defined-only %s lists what it exports; a C++ function needs "
                        "extern \"C\")", spec->call, b->name, b->spec->library);
-        return false;
+        return NULL;
     }
     /* Calling data would jump into it: the symbol table says which it is, when it says. */
     Dl_info info;
@@ -102,13 +98,15 @@ static bool bind_prepare(bind_library *b, const char *manifest_path, ddb_event_n
     if (type == STT_OBJECT || type == STT_TLS || type == STT_COMMON) {
         manifest_error(err, cap, manifest_path, at, "\"%s\" in \"%s\" is data, not a function",
                        spec->call, b->name);
-        return false;
+        return NULL;
     }
-    bind_call *c = calloc(1, sizeof *c);
-    if (!c) goto nomem;
-    b->calls[e] = c;
-    c->spec = spec;
-    memcpy(&c->fn, &sym, sizeof sym); /* POSIX: a function survives the trip through void * */
+    return sym;
+}
+
+/* Allocates c's per-argument arrays and sets the C type of each of spec's arguments. False
+ * when out of memory; bind_close frees whatever was allocated. */
+static bool bind_alloc_args(bind_call *c, const manifest_binding *spec)
+{
     for (size_t i = 0; i < spec->nargs; i++) c->nc += spec->args[i].type == MANIFEST_ARG_BYTES ? 2 : 1;
     size_t n = c->nc ? c->nc : 1;
     c->types = calloc(n, sizeof *c->types);
@@ -118,13 +116,33 @@ static bool bind_prepare(bind_library *b, const char *manifest_path, ddb_event_n
     size_t steps = 1;
     for (size_t i = 0; i < spec->nargs; i++) steps += spec->args[i].nsteps;
     c->hints = calloc(steps, sizeof *c->hints);
-    if (!c->types || !c->values || !c->slots || !c->text_at || !c->hints) goto nomem;
+    if (!c->types || !c->values || !c->slots || !c->text_at || !c->hints) return false;
     for (size_t i = 0, k = 0; i < spec->nargs; i++) {
         c->types[k++] = bind_ffi_type(spec->args[i].type);
         if (spec->args[i].type == MANIFEST_ARG_BYTES)
             c->types[k++] = sizeof(size_t) == 8 ? &ffi_type_uint64 : &ffi_type_uint32;
     }
     for (size_t k = 0; k < c->nc; k++) c->values[k] = &c->slots[k];
+    return true;
+}
+
+/* Finds spec's function in the library and prepares its call. */
+static bool bind_prepare(bind_library *b, const char *manifest_path, ddb_event_name e,
+                         char *err, size_t cap)
+{
+    static const char *const keys[] = {NULL, "on_insert", "on_modify", "on_remove"};
+    const manifest_binding *spec = &b->spec->bind[e];
+    char at[640];
+    snprintf(at, sizeof at, "%s.bind.%s.call", b->spec->at, keys[e]);
+    void *sym = bind_function(b, spec, manifest_path, at, err, cap);
+    if (!sym) return false;
+    bind_call *c = b->calls[e] = calloc(1, sizeof *c);
+    if (!c || !bind_alloc_args(c, spec)) {
+        manifest_error(err, cap, manifest_path, at, "out of memory preparing \"%s\"", spec->call);
+        return false;
+    }
+    c->spec = spec;
+    memcpy(&c->fn, &sym, sizeof sym); /* POSIX: a function survives the trip through void * */
     ffi_type *ret = spec->returns == MANIFEST_RETURNS_INT    ? &ffi_type_sint
                     : spec->returns == MANIFEST_RETURNS_BOOL ? &ffi_type_uint8
                                                              : &ffi_type_void;
@@ -136,11 +154,7 @@ static bool bind_prepare(bind_library *b, const char *manifest_path, ddb_event_n
         return false;
     }
     return true;
-nomem:
-    manifest_error(err, cap, manifest_path, at, "out of memory preparing \"%s\"", spec->call);
-    return false;
 }
-
 bind_library *bind_open(const char *manifest_path, const manifest_handler *spec, char *err,
                         size_t cap)
 {
@@ -532,6 +546,49 @@ static ddb_status bind_arg_fail(const bind_library *b, const bind_call *c, const
                      bind_escape(text, sizeof text, c->spec->args[i].text, true), why);
 }
 
+/* Argument i from the record's own fields: its table, eventID, SequenceNumber or eventName. */
+static ddb_status bind_arg_field(const bind_library *b, const bind_call *c, const ddb_record *rec,
+                                 size_t i, bind_slot *s)
+{
+    const manifest_arg *a = &c->spec->args[i];
+    const ddb_str *f = a->source == MANIFEST_SRC_TABLE       ? &rec->table
+                       : a->source == MANIFEST_SRC_EVENT_ID ? &rec->event_id
+                                                            : &rec->sequence_number;
+    ddb_str name = {ddb_event_name_str(rec->event_name), 0};
+    if (a->source == MANIFEST_SRC_EVENT_NAME) name.len = strlen(name.ptr), f = &name;
+    if (!f->ptr && !a->optional)
+        return BIND_REJECT(DDB_ERR_NOT_FOUND, "the record has no %.*s", (int)a->path_len,
+                           a->text);
+    if (a->type == MANIFEST_ARG_STRING && f->ptr && memchr(f->ptr, '\0', f->len))
+        return BIND_REJECT(DDB_ERR_INVALID, "it contains a NUL byte, which a C string "
+                           "cannot carry (hint: pass it as bytes)");
+    s->ptr = f->ptr;
+    if (a->type == MANIFEST_ARG_BYTES) s[1].size = f->ptr ? f->len : 0;
+    return DDB_OK;
+}
+
+/* Argument i's path found nothing (v is NULL) or a NULL: an optional argument passes zeros
+ * (NULL, 0, false); otherwise the record fails, naming the step that found what. */
+static ddb_status bind_arg_absent(const bind_library *b, const bind_call *c, const ddb_record *rec,
+                                  size_t i, bind_slot *s, const ddb_value *v)
+{
+    const manifest_arg *a = &c->spec->args[i];
+    char why[640];
+    bool type_error = false;
+    if (!v) bind_path_problem(a, rec, why, sizeof why, &type_error);
+    else snprintf(why, sizeof why, "%.*s is NULL", (int)a->path_len, a->text);
+    if (a->optional && !type_error) {
+        memset(s, 0, (a->type == MANIFEST_ARG_BYTES ? 2 : 1) * sizeof *s);
+        return DDB_OK;
+    }
+    if (type_error) return BIND_REJECT(DDB_ERR_TYPE, "%s", why);
+    return BIND_REJECT(v ? DDB_ERR_TYPE : DDB_ERR_NOT_FOUND, "%s (hint: a trailing \"?\" "
+                       "passes %s instead)", why, a->type <= MANIFEST_ARG_BYTES || a->type == MANIFEST_ARG_JSON
+                                    ? "NULL"
+                                : a->type == MANIFEST_ARG_BOOL ? "false"
+                                                               : "0");
+}
+
 /* N to the nearest double: 19.99 has no exact double, and the nearest one is what everyone
  * means, so only a number beyond a double's range fails. */
 static ddb_status bind_n_double(const ddb_value *v, double *out)
@@ -540,52 +597,43 @@ static ddb_status bind_n_double(const ddb_value *v, double *out)
     return st == DDB_ERR_INEXACT ? DDB_OK : st;
 }
 
-/* Computes argument i of c from rec into c's slots from slot k on; hint: its steps' hints. */
-static ddb_status bind_arg(const bind_library *b, bind_call *c, const ddb_record *rec, size_t i,
-                           size_t k, uint32_t *hint)
+/* The N v as argument i's number type, into s; it fails when it does not fit or, for an
+ * integer type, is not a whole number. */
+static ddb_status bind_arg_number(const bind_library *b, const bind_call *c, const ddb_record *rec,
+                                  size_t i, bind_slot *s, const ddb_value *v)
 {
     const manifest_arg *a = &c->spec->args[i];
-    bind_slot *s = &c->slots[k];
-    c->text_at[k] = 0;
-    if (a->source == MANIFEST_SRC_RECORD) {
-        s->ptr = rec;
-        return DDB_OK;
-    }
-    if (a->source >= MANIFEST_SRC_TABLE) {
-        const ddb_str *f = a->source == MANIFEST_SRC_TABLE       ? &rec->table
-                           : a->source == MANIFEST_SRC_EVENT_ID ? &rec->event_id
-                                                                : &rec->sequence_number;
-        ddb_str name = {ddb_event_name_str(rec->event_name), 0};
-        if (a->source == MANIFEST_SRC_EVENT_NAME) name.len = strlen(name.ptr), f = &name;
-        if (!f->ptr && !a->optional)
-            return BIND_REJECT(DDB_ERR_NOT_FOUND, "the record has no %.*s", (int)a->path_len,
-                               a->text);
-        if (a->type == MANIFEST_ARG_STRING && f->ptr && memchr(f->ptr, '\0', f->len))
-            return BIND_REJECT(DDB_ERR_INVALID, "it contains a NUL byte, which a C string "
-                               "cannot carry (hint: pass it as bytes)");
-        s->ptr = f->ptr;
-        if (a->type == MANIFEST_ARG_BYTES) s[1].size = f->ptr ? f->len : 0;
-        return DDB_OK;
-    }
-    const ddb_value *v = bind_find(a, rec, hint);
-    if (!v || (ddb_is_null(v) && (a->optional || a->type != MANIFEST_ARG_JSON))) {
-        char why[640];
-        bool type_error = false;
-        if (!v) bind_path_problem(a, rec, why, sizeof why, &type_error);
-        else snprintf(why, sizeof why, "%.*s is NULL", (int)a->path_len, a->text);
-        if (a->optional && !type_error) {
-            memset(s, 0, (a->type == MANIFEST_ARG_BYTES ? 2 : 1) * sizeof *s);
-            return DDB_OK;
+    ddb_status st;
+    if (a->type == MANIFEST_ARG_UINT64) {
+        st = ddb_n_uint64(v, &s->u64);
+    } else if (a->type == MANIFEST_ARG_DOUBLE) {
+        st = bind_n_double(v, &s->d);
+    } else {
+        st = ddb_n_int64(v, &s->i64);
+        if (st == DDB_OK && a->type == MANIFEST_ARG_INT32) {
+            if (s->i64 < INT32_MIN || s->i64 > INT32_MAX) st = DDB_ERR_RANGE;
+            else s->i32 = (int32_t)s->i64;
         }
-        if (type_error) return BIND_REJECT(DDB_ERR_TYPE, "%s", why);
-        return BIND_REJECT(v ? DDB_ERR_TYPE : DDB_ERR_NOT_FOUND, "%s (hint: a trailing \"?\" "
-                           "passes %s instead)", why, a->type <= MANIFEST_ARG_BYTES || a->type == MANIFEST_ARG_JSON
-                                        ? "NULL"
-                                    : a->type == MANIFEST_ARG_BOOL ? "false"
-                                                                   : "0");
     }
+    if (st == DDB_ERR_RANGE)
+        return BIND_REJECT(st, "%.*s is %.*s, out of range for %s", (int)a->path_len, a->text,
+                           (int)(v->len < 48 ? v->len : 48), (const char *)v->ptr,
+                           manifest_arg_type_name(a->type));
+    if (st == DDB_ERR_INEXACT)
+        return BIND_REJECT(st, "%.*s is %.*s, not a whole number as %s needs", (int)a->path_len,
+                           a->text, (int)(v->len < 48 ? v->len : 48), (const char *)v->ptr,
+                           manifest_arg_type_name(a->type));
+    if (st != DDB_OK)
+        return BIND_REJECT(st, "%.*s: %s", (int)a->path_len, a->text, ddb_status_str(st));
+    return DDB_OK;
+}
+
+/* The value v as argument i's C type, into s (a JSON argument's text into c's text). */
+static ddb_status bind_arg_value(const bind_library *b, bind_call *c, const ddb_record *rec,
+                                 size_t i, bind_slot *s, const ddb_value *v)
+{
+    const manifest_arg *a = &c->spec->args[i];
     ddb_type t = ddb_type_of(v);
-    ddb_status st = DDB_OK;
     const char *wants = NULL;
     switch (a->type) {
     case MANIFEST_ARG_STRING:
@@ -601,23 +649,10 @@ static ddb_status bind_arg(const bind_library *b, bind_call *c, const ddb_record
         break;
     case MANIFEST_ARG_INT32:
     case MANIFEST_ARG_INT64:
-        if (t != DDB_N) {
-            wants = "N";
-            break;
-        }
-        st = ddb_n_int64(v, &s->i64);
-        if (st == DDB_OK && a->type == MANIFEST_ARG_INT32) {
-            if (s->i64 < INT32_MIN || s->i64 > INT32_MAX) st = DDB_ERR_RANGE;
-            else s->i32 = (int32_t)s->i64;
-        }
-        break;
     case MANIFEST_ARG_UINT64:
-        if (t != DDB_N) wants = "N";
-        else st = ddb_n_uint64(v, &s->u64);
-        break;
     case MANIFEST_ARG_DOUBLE:
         if (t != DDB_N) wants = "N";
-        else st = bind_n_double(v, &s->d);
+        else return bind_arg_number(b, c, rec, i, s, v);
         break;
     case MANIFEST_ARG_BOOL:
         if (t != DDB_BOOL) wants = "BOOL";
@@ -632,17 +667,25 @@ static ddb_status bind_arg(const bind_library *b, bind_call *c, const ddb_record
     if (wants)
         return BIND_REJECT(DDB_ERR_TYPE, "%.*s is %s, and %s takes %s", (int)a->path_len, a->text,
                            ddb_type_name(t), manifest_arg_type_name(a->type), wants);
-    if (st == DDB_ERR_RANGE)
-        return BIND_REJECT(st, "%.*s is %.*s, out of range for %s", (int)a->path_len, a->text,
-                           (int)(v->len < 48 ? v->len : 48), (const char *)v->ptr,
-                           manifest_arg_type_name(a->type));
-    if (st == DDB_ERR_INEXACT)
-        return BIND_REJECT(st, "%.*s is %.*s, not a whole number as %s needs", (int)a->path_len,
-                           a->text, (int)(v->len < 48 ? v->len : 48), (const char *)v->ptr,
-                           manifest_arg_type_name(a->type));
-    if (st != DDB_OK)
-        return BIND_REJECT(st, "%.*s: %s", (int)a->path_len, a->text, ddb_status_str(st));
     return DDB_OK;
+}
+
+/* Computes argument i of c from rec into c's slots from slot k on; hint: its steps' hints. */
+static ddb_status bind_arg(const bind_library *b, bind_call *c, const ddb_record *rec, size_t i,
+                           size_t k, uint32_t *hint)
+{
+    const manifest_arg *a = &c->spec->args[i];
+    bind_slot *s = &c->slots[k];
+    c->text_at[k] = 0;
+    if (a->source == MANIFEST_SRC_RECORD) {
+        s->ptr = rec;
+        return DDB_OK;
+    }
+    if (a->source >= MANIFEST_SRC_TABLE) return bind_arg_field(b, c, rec, i, s);
+    const ddb_value *v = bind_find(a, rec, hint);
+    if (!v || (ddb_is_null(v) && (a->optional || a->type != MANIFEST_ARG_JSON)))
+        return bind_arg_absent(b, c, rec, i, s, v);
+    return bind_arg_value(b, c, rec, i, s, v);
 }
 
 ddb_status bind_on_record(const ddb_record *rec, void *library)
