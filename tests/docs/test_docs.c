@@ -1,7 +1,9 @@
 /* test_docs.c - every command the docs show with its output is run, and must print what the
  * doc shows, so that README.md and docs/NAME.md cannot drift from the binary. A fenced block
  * with "$ " lines is run unless an HTML comment just above it says why not
- * (<!-- not run: REASON -->); <!-- file: PATH --> above a block saves it as PATH first. */
+ * (<!-- not run: REASON -->). Other comments just above a block: <!-- file: PATH --> saves
+ * it as PATH; <!-- stdout of: COMMAND --> and <!-- stderr of: COMMAND --> say that it is what
+ * COMMAND prints there, for a doc that shows the two apart. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -27,6 +29,8 @@ typedef struct docs_block {
     run_lines body;
     char *not_run;          /* the reason of <!-- not run: ... -->, or NULL */
     char *file;             /* the path of <!-- file: ... -->, or NULL */
+    char *stdout_of;        /* the command of <!-- stdout of: ... -->, or NULL */
+    char *stderr_of;        /* the command of <!-- stderr of: ... -->, or NULL */
 } docs_block;
 
 typedef struct docs_file {
@@ -76,6 +80,8 @@ static void docs_file_free(docs_file *f)
         run_lines_free(&f->block[i].body);
         free(f->block[i].not_run);
         free(f->block[i].file);
+        free(f->block[i].stdout_of);
+        free(f->block[i].stderr_of);
     }
     free(f->block);
     free(f->name);
@@ -108,9 +114,10 @@ static void docs_parse(const char *name, docs_file *f)
     for (size_t i = 0; i < lines.count; i++) {
         const char *l = lines.line[i];
         char *not_run = docs_marker(l, "not run"), *file = docs_marker(l, "file");
+        char *stdout_of = docs_marker(l, "stdout of"), *stderr_of = docs_marker(l, "stderr of");
         size_t open = i, end;
         docs_block *b;
-        if (not_run || file) { /* a marker belongs to the next block, blank lines between */
+        if (not_run || file || stdout_of || stderr_of) { /* for the next block; blank lines between */
             size_t next = i + 1;
             while (next < lines.count && lines.line[next][0] == '\0') next++;
             if (next == lines.count || !docs_is_fence(lines.line[next]))
@@ -118,7 +125,7 @@ static void docs_parse(const char *name, docs_file *f)
             else if (not_run && !*not_run)
                 docs_fail_parse(f, i + 1, "<!-- not run: --> without a reason");
             if (f->error) {
-                free(not_run), free(file);
+                free(not_run), free(file), free(stdout_of), free(stderr_of);
                 continue;
             }
             open = next;
@@ -128,7 +135,7 @@ static void docs_parse(const char *name, docs_file *f)
         for (end = open + 1; end < lines.count && !docs_is_fence(lines.line[end]); end++) {}
         if (end == lines.count) {
             docs_fail_parse(f, open + 1, "a ``` block that is never closed");
-            free(not_run), free(file);
+            free(not_run), free(file), free(stdout_of), free(stderr_of);
             break;
         }
         f->block = realloc(f->block, (f->count + 1) * sizeof *f->block);
@@ -136,6 +143,8 @@ static void docs_parse(const char *name, docs_file *f)
         b->line = open + 1;
         b->not_run = not_run;
         b->file = file;
+        b->stdout_of = stdout_of;
+        b->stderr_of = stderr_of;
         b->body.count = end - open - 1;
         b->body.line = calloc(b->body.count + 1, sizeof *b->body.line);
         for (size_t k = 0; k < b->body.count; k++) b->body.line[k] = strdup(lines.line[open + 1 + k]);
@@ -345,6 +354,33 @@ static int docs_run_block(docs_workdir *w, const char *doc, const docs_block *b)
     return wrong;
 }
 
+/* Runs the command of <!-- stdout of: --> or <!-- stderr of: --> and compares block b with
+ * that stream alone. 1 when it differs (and says how), else 0. */
+static int docs_run_stream_block(docs_workdir *w, const char *doc, const docs_block *b)
+{
+    const char *command = b->stdout_of ? b->stdout_of : b->stderr_of;
+    const char *stream = b->stdout_of ? "stdout" : "stderr";
+    run_output r;
+    run_lines got, none = {0};
+    int wrong = 0;
+    strcpy(w->cwd, w->work);
+    docs_run(w, command, &r);
+    if (b->stdout_of) run_split_lines(r.out, r.out_len, &got);
+    else run_split_lines(r.err, r.err_len, &got);
+    docs_rstrip_lines(&got);
+    if (!docs_output_matches(b->body.line, b->body.count, &got, &none)) {
+        print_error("%s:%zu: the block is not what %s prints on %s\n  $ %s\n", doc, b->line, command, stream, command);
+        docs_print_lines("the doc shows", b->body.line, b->body.count);
+        docs_print_lines(stream, got.line, got.count);
+        if (b->stdout_of) docs_print_lines("stderr (not compared)", (char *[]){r.err}, 1);
+        print_error("  exit status %d\n", r.status);
+        wrong = 1;
+    }
+    run_lines_free(&got);
+    run_output_free(&r);
+    return wrong;
+}
+
 static void docs_save_block(const docs_workdir *w, const docs_block *b)
 {
     char path[8400], *text = NULL;
@@ -385,6 +421,7 @@ static void test_every_command_in_the_doc_prints_what_the_doc_shows(void **state
         const docs_block *b = &f.block[i];
         if (b->not_run) continue;
         if (b->file) docs_save_block(&w, b);
+        else if (b->stdout_of || b->stderr_of) wrong += docs_run_stream_block(&w, name, b), ran++;
         else if (docs_has_command(b)) {
             strcpy(w.cwd, w.work);
             wrong += docs_run_block(&w, name, b);

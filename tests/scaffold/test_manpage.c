@@ -1,6 +1,7 @@
 /* test_manpage.c - docs/ddbhost.1 and docs/CLI.md kept in step with `ddbhost --help`: every
- * command and every option that --help names is documented in both, and the man page
- * renders without a warning. */
+ * command and every option that --help names is documented in both, the man page's header
+ * names the version that --version prints, and the man page renders without a warning.
+ * (tests/docs runs the commands that CLI.md shows, --help and --version among them.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -84,6 +85,24 @@ static void test_cli_md_documents_every_command_and_option_of_help(void **state)
     free(text);
 }
 
+static void test_the_man_page_names_the_version_that_version_prints(void **state)
+{
+    (void)state;
+    run_output r;
+    char want[128], *text = manpage_text();
+    size_t n;
+    assert_true(run_program((const char *const[]){DDB_HOST_BIN, "--version", NULL}, NULL, &r));
+    assert_int_equal(r.status, 0);
+    n = strcspn(r.out, " ");
+    n += strcspn(r.out + n + 1, " (\n") + 1; /* "ddbhost 0.1.0" of "ddbhost 0.1.0 (plugin ABI 1.1)" */
+    assert_true(n + 3 < sizeof want);
+    snprintf(want, sizeof want, "\"%.*s\"", (int)n, r.out);
+    if (!strstr(text, want)) print_error("docs/ddbhost.1's .TH line does not name %s\n", want);
+    assert_non_null(strstr(text, want));
+    run_output_free(&r);
+    free(text);
+}
+
 static void test_the_man_page_renders_without_warnings(void **state)
 {
     (void)state;
@@ -102,6 +121,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_man_page_documents_every_command_and_option_of_help),
         cmocka_unit_test(test_cli_md_documents_every_command_and_option_of_help),
+        cmocka_unit_test(test_the_man_page_names_the_version_that_version_prints),
         cmocka_unit_test(test_the_man_page_renders_without_warnings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
