@@ -573,13 +573,10 @@ static void router_worker_lost(router *r, size_t upto)
     }
 }
 
-/* The worker, with the event in it, for record i: started again after a crash, and handed
- * the invocation and the event's bytes once per batch. False with why. */
-static bool router_worker_ready(router *r, size_t i, char *why, size_t cap)
+/* Tells the worker which invocation the next event belongs to: the request's bytes are the
+ * deadline, then the request id, the function ARN and the trace id, each ended by a NUL. */
+static bool router_worker_invoke_send(router *r, char *why, size_t cap)
 {
-    router_failure failure;
-    if (!r->worker && !router_start_worker(r, false, &failure, why, cap)) return false;
-    if (r->worker_has_event) return true;
     const api_invocation *inv = &r->invocation;
     const char *trace = getenv(ROUTER_TRACE_VAR);
     char ids[sizeof inv->deadline_ms + 2048];
@@ -588,8 +585,27 @@ static bool router_worker_ready(router *r, size_t i, char *why, size_t cap)
                      "%.127s%c%.511s%c%.1000s", inv->request_id ? inv->request_id : "", '\0',
                      inv->function_arn ? inv->function_arn : "", '\0', trace ? trace : "");
     size_t len = sizeof inv->deadline_ms + (n > 0 ? (size_t)n + 1 : 0);
-    if (!router_ask(r, ROUTER_OP_INVOKE, 0, 0, ids, len, router_budget(r), why, cap) ||
-        !router_ask(r, ROUTER_OP_EVENT, 0, 0, r->event, r->event_len, router_budget(r), why, cap))
+    return router_ask(r, ROUTER_OP_INVOKE, 0, 0, ids, len, router_budget(r), why, cap);
+}
+
+/* The worker, with the event in it, for record i: started again after a crash, and handed
+ * the invocation and the event's bytes once per batch. A worker found dead at the start of a
+ * batch (killed for memory while it waited, say) is replaced without failing a record: none
+ * was at stake. False with why. */
+static bool router_worker_ready(router *r, size_t i, char *why, size_t cap)
+{
+    router_failure failure;
+    if (!r->worker && !router_start_worker(r, false, &failure, why, cap)) return false;
+    if (r->worker_has_event) return true;
+    if (!router_worker_invoke_send(r, why, cap)) {
+        if (r->worker) return false;
+        log_warn("the worker process of the isolated handlers %s between events; starting "
+                 "another (their on_init runs again)", why);
+        if (!router_start_worker(r, false, &failure, why, cap) ||
+            !router_worker_invoke_send(r, why, cap))
+            return false;
+    }
+    if (!router_ask(r, ROUTER_OP_EVENT, 0, 0, r->event, r->event_len, router_budget(r), why, cap))
         return false;
     r->worker_has_event = true;
     r->worker_first = i;

@@ -719,6 +719,33 @@ static void test_with_isolation_a_crash_starts_a_new_worker_that_runs_on_init_ag
     run_output_free(&r);
 }
 
+/* The worker may be killed while it waits for the next event (the kernel's OOM killer, say;
+ * here a plugin in the host kills it at the end of the first batch): the next event gets
+ * another worker, and no record fails for a death it did not cause. */
+static void test_a_worker_killed_between_events_is_replaced_without_failing_a_record(void **state)
+{
+    run_output r;
+    where_trace t;
+    char killer[512];
+    (void)state;
+    snprintf(killer, sizeof killer, "%s", fixture("kills_the_worker"));
+    where_run(&r, &t, manifest("{\"tables\": {\"Orders\": [{\"plugin\": \"%s\", \"isolation\": "
+                               "\"process\"}, {\"plugin\": \"%s\"}]}}",
+                               fixture("tells_where_it_runs"), killer),
+              NAMES, "2", NULL);
+    expect_response(&r, NO_FAILURES);
+    expect_stderr(&r, "ddbhost: warning: the worker process of the isolated handlers killed by "
+                      "signal 9 (Killed) between events; starting another (their on_init runs "
+                      "again)\n", true);
+    expect_stderr(&r, "failed in plugin", false);
+    where_expect(where_count(&t, "init") == 2 && where_count(&t, "record") == 6, &t,
+                 "two workers, each initialised, and all 6 records");
+    const where_line *second = where_nth(&t, "record", 3);
+    where_expect(second->n[0] == 300 && second->n[1] == where_pid(where_nth(&t, "init", 1)) &&
+                     second->n[3] == 1, &t, "the second batch from its start in the second worker");
+    run_output_free(&r);
+}
+
 /* ---- plugin state in a worker -------------------------------------------------------------- */
 
 /* walk counts records in its state and prints the count in on_fini. An isolated plugin
@@ -912,6 +939,7 @@ int main(void)
         T(test_with_isolation_no_code_of_the_plugin_runs_in_the_host_process),
         T(test_with_isolation_on_init_runs_once_and_the_state_lasts_from_batch_to_batch),
         T(test_with_isolation_a_crash_starts_a_new_worker_that_runs_on_init_again),
+        T(test_a_worker_killed_between_events_is_replaced_without_failing_a_record),
         T(test_with_isolation_batch_hooks_run_in_the_worker_and_commit_the_batch),
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_stop),
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_continue),
