@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,9 +17,11 @@
 
 #include <ddb/plugin.h>
 
+#include "sys.h"
+#include "text.h"
+
 #define MANIFEST_MAX_BYTES (16u << 20) /* far beyond any real manifest; json-c takes an int */
 #define MANIFEST_MAX_DEPTH 32          /* json-c's default; also bounds manifest_scan's recursion */
-#define MANIFEST_QUOTE_CAP 320         /* a quoted string in a message, including "..." */
 #define MANIFEST_AT_CAP 640            /* a key path such as tables.Orders[1].events[0] */
 
 typedef struct manifest_ctx {
@@ -32,45 +33,19 @@ typedef struct manifest_ctx {
 
 /* ---- messages ------------------------------------------------------------------------- */
 
-/* Quotes s for a one-line message: JSON escapes for quotes, backslashes and control
- * characters, and "..." after MANIFEST_QUOTE_CAP bytes (never inside a UTF-8 sequence). */
-static const char *manifest_quote(char buf[MANIFEST_QUOTE_CAP], const char *s)
-{
-    size_t n = 0;
-    buf[n++] = '"';
-    for (; *s && (n < MANIFEST_QUOTE_CAP - 16 || ((unsigned char)*s & 0xC0) == 0x80); s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            buf[n++] = '\\';
-            buf[n++] = (char)ch;
-        } else if (ch < 0x20 || ch == 0x7F) {
-            n += (size_t)snprintf(buf + n, 7, "\\u%04x", ch);
-        } else {
-            buf[n++] = (char)ch;
-        }
-    }
-    if (*s) {
-        memcpy(buf + n, "...", 3);
-        n += 3;
-    }
-    buf[n++] = '"';
-    buf[n] = '\0';
-    return buf;
-}
-
 /* Writes `manifest "PATH": AT: MESSAGE` into the caller's buffer and returns false. */
 static bool manifest_fail(const manifest_ctx *c, const char *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static bool manifest_fail(const manifest_ctx *c, const char *at, const char *fmt, ...)
 {
-    char q[MANIFEST_QUOTE_CAP], msg[1024];
+    char q[TEXT_QUOTE_CAP], msg[1024];
     va_list ap;
     if (!c->err || c->cap == 0) return false;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     bool has_at = at && *at;
-    snprintf(c->err, c->cap, "manifest %s: %s%s%s", manifest_quote(q, c->path), has_at ? at : "",
+    snprintf(c->err, c->cap, "manifest %s: %s%s%s", text_quote(q, sizeof q, c->path), has_at ? at : "",
              has_at ? ": " : "", msg);
     return false;
 }
@@ -86,19 +61,27 @@ void manifest_error(char *err, size_t cap, const char *path, const char *at, con
     manifest_fail(&c, at, "%s", msg);
 }
 
-/* A syntax error at byte offset `at` of text: reported as 1-based line and column, the
- * column counted in characters so that it matches what an editor shows. */
-static bool manifest_syntax(const manifest_ctx *c, const char *text, size_t at, const char *why)
+/* The 1-based line and column of byte offset `at` of text, the column counted in characters
+ * so that it matches what an editor shows. */
+static void manifest_line_col(const char *text, size_t at, unsigned long *line,
+                              unsigned long *col)
 {
-    unsigned long line = 1, col = 1;
+    *line = *col = 1;
     for (size_t i = 0; i < at; i++) {
         if (text[i] == '\n') {
-            line++;
-            col = 1;
+            ++*line;
+            *col = 1;
         } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-            col++;
+            ++*col;
         }
     }
+}
+
+/* A syntax error at byte offset `at` of text. */
+static bool manifest_syntax(const manifest_ctx *c, const char *text, size_t at, const char *why)
+{
+    unsigned long line, col;
+    manifest_line_col(text, at, &line, &col);
     return manifest_fail(c, NULL, "invalid JSON at line %lu, column %lu: %s", line, col, why);
 }
 
@@ -121,21 +104,10 @@ static const char *manifest_kind(json_object *v)
 static const char *manifest_at(char out[MANIFEST_AT_CAP], const char *parent, const char *key,
                                long index)
 {
-    char q[MANIFEST_QUOTE_CAP];
-    if (!key) {
-        /* A path longer than the buffer is cut, which is fine in a message. */
-        int n = snprintf(out, MANIFEST_AT_CAP, "%.*s", MANIFEST_AT_CAP - 24, parent);
-        snprintf(out + n, MANIFEST_AT_CAP - (size_t)n, "[%ld]", index);
-        return out;
-    }
-    bool plain = *key != '\0';
-    for (const char *k = key; *k && plain; k++)
-        plain = (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
-                *k == '_' || *k == '-' || *k == '*';
-    if (plain)
-        snprintf(out, MANIFEST_AT_CAP, "%s%s%s", parent, *parent ? "." : "", key);
-    else
-        snprintf(out, MANIFEST_AT_CAP, "%s[%s]", parent, manifest_quote(q, key));
+    /* A path longer than the buffer is cut, which is fine in a message. */
+    int n = snprintf(out, MANIFEST_AT_CAP, "%.*s", MANIFEST_AT_CAP - 24, parent);
+    if (key) text_path_key(out, (size_t)n, MANIFEST_AT_CAP, key, strlen(key));
+    else snprintf(out + n, MANIFEST_AT_CAP - (size_t)n, "[%ld]", index);
     return out;
 }
 
@@ -146,7 +118,7 @@ static const char *manifest_at(char out[MANIFEST_AT_CAP], const char *parent, co
 static bool manifest_known_keys(const manifest_ctx *c, const char *at, json_object *obj,
                                 const char *const keys[], const char *expected)
 {
-    char q[MANIFEST_QUOTE_CAP];
+    char q[TEXT_QUOTE_CAP];
     for (struct json_object_iterator it = json_object_iter_begin(obj),
                                      end = json_object_iter_end(obj);
          !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
@@ -154,7 +126,7 @@ static bool manifest_known_keys(const manifest_ctx *c, const char *at, json_obje
         size_t k = 0;
         while (keys[k] && strcmp(keys[k], key) != 0) k++;
         if (!keys[k])
-            return manifest_fail(c, at, "unknown key %s (expected %s)", manifest_quote(q, key),
+            return manifest_fail(c, at, "unknown key %s (expected %s)", text_quote(q, sizeof q, key),
                                  expected);
     }
     return true;
@@ -202,7 +174,7 @@ static bool manifest_choice(const manifest_ctx *c, const char *parent, json_obje
                             const char *key, const char *const names[], const char *expected,
                             int *out)
 {
-    char at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    char at[MANIFEST_AT_CAP], q[TEXT_QUOTE_CAP];
     json_object *v;
     if (!json_object_object_get_ex(obj, key, &v)) return true;
     const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
@@ -215,7 +187,7 @@ static bool manifest_choice(const manifest_ctx *c, const char *parent, json_obje
         other_case |= strcasecmp(s, names[i]) == 0;
     }
     return manifest_fail(c, manifest_at(at, parent, key, -1), "expected %s, found %s%s", expected,
-                         s ? manifest_quote(q, s) : manifest_kind(v),
+                         s ? text_quote(q, sizeof q, s) : manifest_kind(v),
                          other_case ? " (the case matters)" : "");
 }
 
@@ -248,7 +220,6 @@ typedef struct manifest_scan {
     const manifest_ctx *c;
     const char *text; /* NUL-terminated, already valid JSON */
     const char *p;
-    json_tokener *tok; /* unescapes keys that contain escapes */
 } manifest_scan;
 
 static void manifest_scan_ws(manifest_scan *s)
@@ -263,16 +234,20 @@ static void manifest_scan_string(manifest_scan *s)
     if (*s->p) s->p++;
 }
 
-/* The key spanning [start, s->p) as json-c stores it (a C string), or NULL without memory. */
+/* The key spanning [start, s->p) as json-c stores it (a C string, cut at a \u0000), or NULL
+ * without memory. The text is valid JSON: every escape decodes. */
 static char *manifest_scan_key(manifest_scan *s, const char *start)
 {
-    size_t span = (size_t)(s->p - start);
-    if (span < 2) return strdup(""); /* cannot happen in valid JSON */
-    if (!memchr(start, '\\', span)) return strndup(start + 1, span - 2);
-    json_tokener_reset(s->tok);
-    json_object *str = json_tokener_parse_ex(s->tok, start, (int)span);
-    char *key = str ? strdup(json_object_get_string(str)) : NULL;
-    json_object_put(str);
+    const char *r = start + 1, *end = s->p > r ? s->p - 1 : r;
+    char *key = malloc((size_t)(end - r) + 1), *w = key;
+    while (key && r < end) {
+        size_t used = 1, written = 1;
+        if (*r != '\\') *w = *r;
+        else if (text_unescape(r, end, w, &used, &written) != TEXT_OK) break;
+        r += used;
+        w += written;
+    }
+    if (key) *w = '\0';
     return key;
 }
 
@@ -281,20 +256,13 @@ static bool manifest_scan_value(manifest_scan *s, const char *at);
 static bool manifest_scan_duplicate(manifest_scan *s, const char *at, const char *key,
                                     size_t first, size_t again)
 {
-    unsigned long l1 = 1, c1 = 1, l2 = 1, c2 = 1;
-    for (size_t i = 0; i < again; i++) {
-        bool nl = s->text[i] == '\n', ch = ((unsigned char)s->text[i] & 0xC0) != 0x80;
-        if (i < first) {
-            l1 += nl;
-            c1 = nl ? 1 : c1 + ch;
-        }
-        l2 += nl;
-        c2 = nl ? 1 : c2 + ch;
-    }
-    char q[MANIFEST_QUOTE_CAP];
+    unsigned long l1, c1, l2, c2;
+    manifest_line_col(s->text, first, &l1, &c1);
+    manifest_line_col(s->text, again, &l2, &c2);
+    char q[TEXT_QUOTE_CAP];
     return manifest_fail(s->c, at, "duplicate key %s at line %lu, column %lu (first at line %lu, "
                          "column %lu): each key may appear only once",
-                         manifest_quote(q, key), l2, c2, l1, c1);
+                         text_quote(q, sizeof q, key), l2, c2, l1, c1);
 }
 
 static bool manifest_scan_object(manifest_scan *s, const char *at)
@@ -365,11 +333,8 @@ static bool manifest_scan_value(manifest_scan *s, const char *at)
 
 static bool manifest_unique_keys(const manifest_ctx *c, const char *text)
 {
-    manifest_scan s = {c, text, text, json_tokener_new_ex(MANIFEST_MAX_DEPTH)};
-    if (!s.tok) return manifest_fail(c, NULL, "out of memory");
-    bool ok = manifest_scan_value(&s, "");
-    json_tokener_free(s.tok);
-    return ok;
+    manifest_scan s = {c, text, text};
+    return manifest_scan_value(&s, "");
 }
 
 /* ---- validation ----------------------------------------------------------------------- */
@@ -398,7 +363,7 @@ static char *manifest_resolve(const char *manifest_path, const char *plugin)
 static bool manifest_plugin(const manifest_ctx *c, const char *handler_at, json_object *v,
                             char **out)
 {
-    char at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    char at[MANIFEST_AT_CAP], q[TEXT_QUOTE_CAP];
     manifest_at(at, handler_at, "plugin", -1);
     if (!json_object_is_type(v, json_type_string))
         return manifest_fail(c, at, "expected a string (the path of the handler's .so file), "
@@ -408,20 +373,20 @@ static bool manifest_plugin(const manifest_ctx *c, const char *handler_at, json_
                                       "found an empty string");
     if (strlen(given) != (size_t)json_object_get_string_len(v))
         return manifest_fail(c, at, "the path %s contains a NUL character",
-                             manifest_quote(q, given));
+                             text_quote(q, sizeof q, given));
     char *path = manifest_resolve(c->path, given);
     if (!path) return manifest_fail(c, NULL, "out of memory");
     struct stat st;
     bool ok = false;
     int e = stat(path, &st) != 0 ? errno : 0;
     if (e == ENOENT)
-        manifest_fail(c, at, "no such file %s%s", manifest_quote(q, path),
+        manifest_fail(c, at, "no such file %s%s", text_quote(q, sizeof q, path),
                       given[0] == '/' ? ""
                       : " (hint: a relative plugin path starts from the manifest's directory)");
     else if (e)
-        manifest_fail(c, at, "cannot access %s: %s", manifest_quote(q, path), strerror(e));
+        manifest_fail(c, at, "cannot access %s: %s", text_quote(q, sizeof q, path), strerror(e));
     else if (!S_ISREG(st.st_mode))
-        manifest_fail(c, at, "%s is not a regular file", manifest_quote(q, path));
+        manifest_fail(c, at, "%s is not a regular file", text_quote(q, sizeof q, path));
     else
         ok = true;
     if (ok) *out = path;
@@ -432,7 +397,7 @@ static bool manifest_plugin(const manifest_ctx *c, const char *handler_at, json_
 static bool manifest_events(const manifest_ctx *c, const char *handler_at, json_object *v,
                             unsigned *out)
 {
-    char at[MANIFEST_AT_CAP], elem_at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    char at[MANIFEST_AT_CAP], elem_at[MANIFEST_AT_CAP], q[TEXT_QUOTE_CAP];
     manifest_at(at, handler_at, "events", -1);
     if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0)
         return manifest_fail(c, at, "expected a non-empty array of \"INSERT\", \"MODIFY\" or "
@@ -452,10 +417,10 @@ static bool manifest_events(const manifest_ctx *c, const char *handler_at, json_
         if (!bit)
             return manifest_fail(c, elem_at,
                                  "expected \"INSERT\", \"MODIFY\" or \"REMOVE\", found %s%s",
-                                 name ? manifest_quote(q, name) : manifest_kind(e),
+                                 name ? text_quote(q, sizeof q, name) : manifest_kind(e),
                                  upper_would_do ? " (event names are upper case)" : "");
         if (mask & bit)
-            return manifest_fail(c, elem_at, "%s is listed twice", manifest_quote(q, name));
+            return manifest_fail(c, elem_at, "%s is listed twice", text_quote(q, sizeof q, name));
         mask |= bit;
     }
     *out = mask;
@@ -508,7 +473,7 @@ static bool manifest_name_byte(unsigned char ch)
 static bool manifest_arg_steps(const manifest_ctx *c, const char *at, manifest_arg *a,
                                const char **p)
 {
-    char q[MANIFEST_QUOTE_CAP];
+    char q[TEXT_QUOTE_CAP];
     const char *s = *p, *text = a->text;
     size_t most = 0;
     for (const char *k = s; *k; k++) most += *k == '.' || *k == '[';
@@ -543,7 +508,7 @@ static bool manifest_arg_steps(const manifest_ctx *c, const char *at, manifest_a
             else st->index = (uint32_t)index, s++;
         }
         if (why)
-            return manifest_fail(c, at, "%s: %s (at character %zu)", manifest_quote(q, text), why,
+            return manifest_fail(c, at, "%s: %s (at character %zu)", text_quote(q, sizeof q, text), why,
                                  (size_t)((bad ? bad : s) - text) + 1);
         a->nsteps++;
         if (!name) continue;
@@ -573,80 +538,95 @@ static bool manifest_arg_fits(const manifest_ctx *c, const char *at, const manif
     return true;
 }
 
+/* The source at the start of a->text ("image:" and a map, or a source's name) into a->source;
+ * *p moves past it. */
+static bool manifest_arg_source_of(const manifest_ctx *c, const char *at, manifest_arg *a,
+                                   const char **p)
+{
+    char q[TEXT_QUOTE_CAP], q2[TEXT_QUOTE_CAP], word[TEXT_QUOTE_CAP];
+    bool image = strncmp(*p, "image:", 6) == 0, other_case = false;
+    if (image) *p += 6;
+    size_t n = strcspn(*p, ".[:?");
+    int source = -1;
+    for (int i = 0; manifest_sources[i]; i++) {
+        bool same_length = strlen(manifest_sources[i]) == n;
+        if (same_length && strncmp(*p, manifest_sources[i], n) == 0) source = i;
+        other_case |= same_length && strncasecmp(*p, manifest_sources[i], n) == 0;
+    }
+    snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word - 1 ? n : sizeof word - 1), *p);
+    if (image && (source < 0 || source > MANIFEST_SRC_OLD_IMAGE))
+        return manifest_fail(c, at, "%s: expected Keys, NewImage or OldImage after \"image:\", "
+                             "found %s", text_quote(q, sizeof q, a->text),
+                             text_quote(q2, sizeof q2, word));
+    if (source < 0)
+        return manifest_fail(c, at, "%s: unknown source %s (expected " MANIFEST_SOURCES ")%s",
+                             text_quote(q, sizeof q, a->text), text_quote(q2, sizeof q2, word),
+                             other_case ? " (the case matters)" : "");
+    a->source = (manifest_arg_source)source;
+    if (image) a->type = MANIFEST_ARG_JSON;
+    *p += n;
+    return true;
+}
+
+/* ":TYPE" at *p into a->type; *p moves past it. */
+static bool manifest_arg_type_at(const manifest_ctx *c, const char *at, manifest_arg *a,
+                                 const char **p)
+{
+    char q[TEXT_QUOTE_CAP], word[TEXT_QUOTE_CAP];
+    if (**p != ':')
+        return manifest_fail(c, at, "%s: expected \":TYPE\" after %.*s (TYPE is one of "
+                             MANIFEST_ARG_TYPES ")", text_quote(q, sizeof q, a->text),
+                             (int)a->path_len, a->text);
+    size_t n = strspn(++*p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+    if (manifest_arg_type_of(*p, n, &a->type)) {
+        *p += n;
+        return true;
+    }
+    snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word - 1 ? n : sizeof word - 1), *p);
+    bool other_case = false;
+    for (int t = MANIFEST_ARG_STRING; t <= MANIFEST_ARG_JSON; t++)
+        other_case |= strcasecmp(word, manifest_arg_type_name((manifest_arg_type)t)) == 0;
+    return manifest_fail(c, at, "unknown type %s (expected " MANIFEST_ARG_TYPES ")%s",
+                         text_quote(q, sizeof q, word), other_case ? " (the case matters)" : "");
+}
+
 /* One argument as written, e.g. "NewImage.items[2].sku:string?" (docs/BINDINGS.md). a is
  * zeroed by the caller; manifest_free releases whatever was built. */
 static bool manifest_arg_build(const manifest_ctx *c, const char *at, json_object *v,
                                manifest_arg *a)
 {
-    char q[MANIFEST_QUOTE_CAP], q2[MANIFEST_QUOTE_CAP];
+    char q[TEXT_QUOTE_CAP], q2[TEXT_QUOTE_CAP];
     if (!json_object_is_type(v, json_type_string))
         return manifest_fail(c, at, "expected an argument such as \"NewImage.total:int64\", "
                              "found %s", manifest_kind(v));
     const char *s = json_object_get_string(v);
     if (strlen(s) != (size_t)json_object_get_string_len(v))
-        return manifest_fail(c, at, "%s contains a NUL character", manifest_quote(q, s));
+        return manifest_fail(c, at, "%s contains a NUL character", text_quote(q, sizeof q, s));
     if (!*s)
         return manifest_fail(c, at, "expected an argument such as \"NewImage.total:int64\", "
                              "found an empty string");
     if (!(a->text = strdup(s))) return manifest_fail(c, NULL, "out of memory");
     const char *p = a->text;
-    bool image = strncmp(p, "image:", 6) == 0;
-    if (image) p += 6;
-    size_t n = strcspn(p, ".[:?");
-    int source = -1;
-    bool other_case = false;
-    for (int i = 0; manifest_sources[i]; i++) {
-        bool same_length = strlen(manifest_sources[i]) == n;
-        if (same_length && strncmp(p, manifest_sources[i], n) == 0) source = i;
-        other_case |= same_length && strncasecmp(p, manifest_sources[i], n) == 0;
-    }
-    char word[MANIFEST_QUOTE_CAP];
-    snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word - 1 ? n : sizeof word - 1), p);
-    if (image && (source < 0 || source > MANIFEST_SRC_OLD_IMAGE))
-        return manifest_fail(c, at, "%s: expected Keys, NewImage or OldImage after \"image:\", "
-                             "found %s", manifest_quote(q, s), manifest_quote(q2, word));
-    if (source < 0)
-        return manifest_fail(c, at, "%s: unknown source %s (expected " MANIFEST_SOURCES ")%s",
-                             manifest_quote(q, s), manifest_quote(q2, word),
-                             other_case ? " (the case matters)" : "");
-    a->source = (manifest_arg_source)source;
-    p += n;
+    if (!manifest_arg_source_of(c, at, a, &p)) return false;
+    bool image = a->type == MANIFEST_ARG_JSON; /* only "image:" sets a type this early */
     if (a->source == MANIFEST_SRC_RECORD) {
         a->type = MANIFEST_ARG_RECORD;
         a->path_len = (size_t)(p - a->text);
         if (*p)
             return manifest_fail(c, at, "%s: record is passed as the const ddb_record * itself "
                                  "and takes no path, type or \"?\" (write \"record\")",
-                                 manifest_quote(q, s));
+                                 text_quote(q, sizeof q, s));
         return true;
     }
     if (!image && a->source <= MANIFEST_SRC_OLD_IMAGE && !manifest_arg_steps(c, at, a, &p))
         return false;
     a->path_len = (size_t)(p - a->text);
-    if (image) {
-        a->type = MANIFEST_ARG_JSON;
-    } else if (*p != ':') {
-        return manifest_fail(c, at, "%s: expected \":TYPE\" after %.*s (TYPE is one of "
-                             MANIFEST_ARG_TYPES ")", manifest_quote(q, s), (int)a->path_len,
-                             a->text);
-    } else {
-        n = strspn(++p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-        if (!manifest_arg_type_of(p, n, &a->type)) {
-            snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word - 1 ? n : sizeof word - 1),
-                     p);
-            bool other_case = false;
-            for (int t = MANIFEST_ARG_STRING; t <= MANIFEST_ARG_JSON; t++)
-                other_case |= strcasecmp(word, manifest_arg_type_name((manifest_arg_type)t)) == 0;
-            return manifest_fail(c, at, "unknown type %s (expected " MANIFEST_ARG_TYPES ")%s",
-                                 manifest_quote(q, word), other_case ? " (the case matters)" : "");
-        }
-        p += n;
-    }
+    if (!image && !manifest_arg_type_at(c, at, a, &p)) return false;
     a->optional = *p == '?';
     if (a->optional) p++;
     if (*p)
-        return manifest_fail(c, at, "%s: unexpected %s after the type", manifest_quote(q, s),
-                             manifest_quote(q2, p));
+        return manifest_fail(c, at, "%s: unexpected %s after the type", text_quote(q, sizeof q, s),
+                             text_quote(q2, sizeof q2, p));
     return manifest_arg_fits(c, at, a);
 }
 
@@ -664,7 +644,7 @@ static bool manifest_binding_build(const manifest_ctx *c, const char *at, json_o
 {
     static const char *const keys[] = {"call", "args", "returns", NULL};
     static const char *const returns[] = {"int", "bool", "void", NULL};
-    char key_at[MANIFEST_AT_CAP], arg_at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    char key_at[MANIFEST_AT_CAP], arg_at[MANIFEST_AT_CAP], q[TEXT_QUOTE_CAP];
     json_object *call, *args;
     if (!json_object_is_type(v, json_type_object))
         return manifest_fail(c, at, "expected a binding object ({\"call\": \"function\", \"args\": "
@@ -679,7 +659,7 @@ static bool manifest_binding_build(const manifest_ctx *c, const char *at, json_o
         strlen(name) != (size_t)json_object_get_string_len(call))
         return manifest_fail(c, manifest_at(key_at, at, "call", -1), "expected the name of an "
                              "exported C function, found %s",
-                             name ? manifest_quote(q, name) : manifest_kind(call));
+                             name ? text_quote(q, sizeof q, name) : manifest_kind(call));
     if (!json_object_object_get_ex(v, "args", &args))
         return manifest_fail(c, at, "missing key \"args\" (the function's arguments, in order, "
                              "e.g. [\"NewImage.id:string\"]; [] for none)");
@@ -715,7 +695,7 @@ static bool manifest_binding_build(const manifest_ctx *c, const char *at, json_o
 static bool manifest_library(const manifest_ctx *c, const char *handler_at, json_object *v,
                              char **out)
 {
-    char at[MANIFEST_AT_CAP], q[MANIFEST_QUOTE_CAP];
+    char at[MANIFEST_AT_CAP], q[TEXT_QUOTE_CAP];
     struct stat st;
     manifest_at(at, handler_at, "library", -1);
     const char *given = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
@@ -725,7 +705,7 @@ static bool manifest_library(const manifest_ctx *c, const char *handler_at, json
                              "%s", given ? "an empty string" : manifest_kind(v));
     if (strlen(given) != (size_t)json_object_get_string_len(v))
         return manifest_fail(c, at, "the path %s contains a NUL character",
-                             manifest_quote(q, given));
+                             text_quote(q, sizeof q, given));
     char *path = manifest_resolve(c->path, given);
     if (!path) return manifest_fail(c, NULL, "out of memory");
     int e = stat(path, &st) != 0 ? errno : S_ISREG(st.st_mode) ? 0 : EISDIR;
@@ -735,13 +715,13 @@ static bool manifest_library(const manifest_ctx *c, const char *handler_at, json
         e = 0;
     }
     if (e == ENOENT)
-        manifest_fail(c, at, "no such file %s%s", manifest_quote(q, path),
+        manifest_fail(c, at, "no such file %s%s", text_quote(q, sizeof q, path),
                       given[0] == '/' ? ""
                       : " (hint: a relative library path starts from the manifest's directory)");
     else if (e == EISDIR)
-        manifest_fail(c, at, "%s is not a regular file", manifest_quote(q, path));
+        manifest_fail(c, at, "%s is not a regular file", text_quote(q, sizeof q, path));
     else if (e)
-        manifest_fail(c, at, "cannot access %s: %s", manifest_quote(q, path), strerror(e));
+        manifest_fail(c, at, "cannot access %s: %s", text_quote(q, sizeof q, path), strerror(e));
     if (e) {
         free(path);
         return false;
@@ -929,11 +909,11 @@ static bool manifest_route_build(const manifest_ctx *c, const char *table, json_
                                  manifest_route *r)
 {
     char at[MANIFEST_AT_CAP], handlers_at[MANIFEST_AT_CAP], elem_at[MANIFEST_AT_CAP];
-    char q[MANIFEST_QUOTE_CAP];
+    char q[TEXT_QUOTE_CAP];
     if (!manifest_table_name_ok(table))
         return manifest_fail(c, "tables", "invalid table name %s (expected \"*\" or a DynamoDB "
                              "table name: 3 to 255 characters among a-z A-Z 0-9 _ - .)",
-                             manifest_quote(q, table));
+                             text_quote(q, sizeof q, table));
     manifest_at(at, "tables", table, -1);
     r->stream = manifest_stream_defaults;
     const char *list_at = at;
@@ -967,7 +947,7 @@ static bool manifest_function_build(const manifest_ctx *c, json_object *v, manif
 {
     static const char *const keys[] = {"name", "memory_mb", "timeout_s", "architecture", NULL};
     static const char *const architectures[] = {"x86_64", "arm64", NULL};
-    char q[MANIFEST_QUOTE_CAP];
+    char q[TEXT_QUOTE_CAP];
     json_object *name;
     if (!json_object_is_type(v, json_type_object))
         return manifest_fail(c, "function", "expected an object describing the Lambda function "
@@ -983,7 +963,7 @@ static bool manifest_function_build(const manifest_ctx *c, json_object *v, manif
             strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != len)
             return manifest_fail(c, "function.name", "expected a Lambda function name (1 to 64 "
                                  "characters among a-z A-Z 0-9 _ -), found %s",
-                                 s ? manifest_quote(q, s) : manifest_kind(name));
+                                 s ? text_quote(q, sizeof q, s) : manifest_kind(name));
         if (!(f->name = strdup(s))) return manifest_fail(c, NULL, "out of memory");
     }
     int architecture = (int)f->architecture;
@@ -1081,49 +1061,22 @@ bool manifest_parse(const char *text, size_t len, const char *path, manifest *ou
     return true;
 }
 
-/* Reads the whole file, or one byte more than manifest_parse accepts; returns 0 or errno. */
-static int manifest_read(const char *path, char **text, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    struct stat st;
-    int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
-    size_t cap = 4096, n = 0;
-    char *buf = e ? NULL : malloc(cap);
-    if (!e && !buf) e = ENOMEM;
-    while (!e && n <= MANIFEST_MAX_BYTES) {
-        if (n == cap) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger) {
-                e = ENOMEM;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got == 0) break;
-        if (got > 0) n += (size_t)got;
-        else if (errno != EINTR) e = errno;
-    }
-    close(fd);
-    if (e) {
-        free(buf);
-        return e;
-    }
-    *text = buf;
-    *len = n;
-    return 0;
-}
-
 bool manifest_load(const char *path, manifest *out, char *err, size_t cap)
 {
-    char q[MANIFEST_QUOTE_CAP], *text = NULL;
+    char q[TEXT_QUOTE_CAP], *text = NULL;
     size_t len = 0;
-    int e = manifest_read(path, &text, &len);
+    struct stat st;
+    /* A regular file too large is refused unread; "./-" is a file, "-" would be stdin. */
+    int e = stat(path, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+    if (!e && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > MANIFEST_MAX_BYTES) {
+        manifest_error(err, cap, path, NULL, "too large (%jd bytes; the limit is %u MiB)",
+                       (intmax_t)st.st_size, MANIFEST_MAX_BYTES >> 20);
+        return false;
+    }
+    if (!e && !(text = sys_read_file(strcmp(path, "-") == 0 ? "./-" : path, &len))) e = errno;
     if (e) {
         if (err && cap)
-            snprintf(err, cap, "cannot read manifest %s: %s", manifest_quote(q, path), strerror(e));
+            snprintf(err, cap, "cannot read manifest %s: %s", text_quote(q, sizeof q, path), strerror(e));
         return false;
     }
     bool ok = manifest_parse(text, len, path, out, err, cap);
@@ -1133,12 +1086,12 @@ bool manifest_load(const char *path, manifest *out, char *err, size_t cap)
 
 bool manifest_single(const char *plugin, manifest *out, char *err, size_t cap)
 {
-    char q[MANIFEST_QUOTE_CAP];
+    char q[TEXT_QUOTE_CAP];
     struct stat st;
     int e = stat(plugin, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
     if (e || !S_ISREG(st.st_mode)) {
         if (err && cap)
-            snprintf(err, cap, "cannot open plugin %s: %s", manifest_quote(q, plugin),
+            snprintf(err, cap, "cannot open plugin %s: %s", text_quote(q, sizeof q, plugin),
                      e ? strerror(e) : "not a regular file");
         return false;
     }
@@ -1161,7 +1114,7 @@ bool manifest_single(const char *plugin, manifest *out, char *err, size_t cap)
         !m.routes[0].handlers[0].plugin) {
         manifest_free(&m);
         if (err && cap)
-            snprintf(err, cap, "cannot open plugin %s: out of memory", manifest_quote(q, plugin));
+            snprintf(err, cap, "cannot open plugin %s: out of memory", text_quote(q, sizeof q, plugin));
         return false;
     }
     *out = m;
