@@ -394,7 +394,8 @@ static void docs_save_block(const docs_workdir *w, const docs_block *b)
 }
 
 /* A command's environment is a user's plain shell: nothing that changes what make, cc or
- * strerror print, and no Lambda. */
+ * strerror print, no Lambda, and the usual umask (with 0, a plugin that cc writes would be
+ * writable by others, and the host would rightly refuse it). */
 static void docs_plain_environment(void)
 {
     static const char *const unset[] = {
@@ -403,6 +404,7 @@ static void docs_plain_environment(void)
         "LAMBDA_TASK_ROOT", "AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "DDB_HOST_WRAPPER"};
     for (size_t i = 0; i < sizeof unset / sizeof *unset; i++) unsetenv(unset[i]);
     setenv("LC_ALL", "C", 1);
+    umask(022);
 }
 
 /* state: the doc's name. Each of its blocks, in order and in one working directory, is saved
