@@ -19,8 +19,8 @@
 
 #include "run.h"
 
-/* The Markdown files whose blocks are run, relative to the source tree: README.md, and
- * every docs/NAME.md, found when the test runs so that a new doc is checked too. */
+/* The Markdown files whose blocks are run, relative to the source tree: these two, and every
+ * docs/NAME.md, found when the test runs so that a new doc is checked too. */
 static const char *const docs_fixed[] = {"README.md", "bench/README.md"};
 
 /* A fenced block of a doc: its lines between the fences, and what the comment above it says. */
