@@ -15,6 +15,7 @@
 
 #include "loader.h"
 #include "log.h"
+#include "text.h"
 
 /* libffi passes a C bool as a uint8: true on every ABI ddbhost builds for. */
 _Static_assert(sizeof(bool) == 1, "bool is passed to libffi as a uint8");
@@ -253,36 +254,13 @@ static bool bind_put(bind_call *c, const char *s, size_t n)
     return true;
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped, the rest (UTF-8) as is. */
+/* A JSON string, exact (text_escape). */
 static bool bind_put_string(bind_call *c, const char *s, size_t n)
 {
-    if (!bind_reserve(c, n * 6 + 2)) return false;
-    char *o = c->text + c->text_len;
-    *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch >= 0x20 && ch != '"' && ch != '\\') {
-            *o++ = (char)ch;
-            continue;
-        }
-        char short_escape = ch == '\n' ? 'n' : ch == '\t' ? 't' : ch == '\r' ? 'r'
-                          : ch == '\b' ? 'b' : ch == '\f' ? 'f' : 0;
-        if (ch == '"' || ch == '\\') {
-            *o++ = '\\';
-            *o++ = (char)ch;
-        } else if (short_escape) {
-            *o++ = '\\';
-            *o++ = short_escape;
-        } else {
-            static const char hex[] = "0123456789abcdef";
-            memcpy(o, "\\u00", 4);
-            o[4] = hex[ch >> 4];
-            o[5] = hex[ch & 15];
-            o += 6;
-        }
-    }
-    *o++ = '"';
-    c->text_len = (size_t)(o - c->text);
+    if (!bind_reserve(c, n * 6 + 3)) return false;
+    c->text[c->text_len++] = '"';
+    c->text_len += text_escape(c->text + c->text_len, n * 6 + 1, s, n);
+    c->text[c->text_len++] = '"';
     return true;
 }
 
@@ -492,38 +470,19 @@ static void bind_path_problem(const manifest_arg *a, const ddb_record *rec, char
     snprintf(out, cap, "%s is missing", path);
 }
 
-/* s for a one-line message: control characters as \n, \t or \u00XX, and with `quotes` also
- * backslashes and double quotes escaped, as in the manifest's messages. */
-static const char *bind_escape(char *out, size_t cap, const char *s, bool quotes)
-{
-    size_t n = 0;
-    for (; *s && n + 8 < cap; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '\n' || ch == '\t') n += (size_t)snprintf(out + n, cap - n, "\\%c", ch == '\n' ? 'n' : 't');
-        else if (ch < 0x20) n += (size_t)snprintf(out + n, cap - n, "\\u%04x", ch);
-        else if (quotes && (ch == '"' || ch == '\\')) n += (size_t)snprintf(out + n, cap - n, "\\%c", ch);
-        else out[n++] = (char)ch;
-    }
-    out[n] = '\0';
-    return out;
-}
-
 /* Logs why record rec fails in c's binding and returns st. */
 static ddb_status bind_fail(const bind_library *b, const bind_call *c, const ddb_record *rec,
                             ddb_status st, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static ddb_status bind_fail(const bind_library *b, const bind_call *c, const ddb_record *rec,
                             ddb_status st, const char *fmt, ...)
 {
-    char text[1024], why[1280];
+    char why[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    bind_escape(why, sizeof why, text, false); /* attribute names may hold anything */
-    log_warn("record %u (table %.*s, SequenceNumber %.*s): %s in \"%s\" %s", rec->index,
-             (int)(rec->table.ptr ? rec->table.len : 8), rec->table.ptr ? rec->table.ptr : "no table",
-             (int)rec->sequence_number.len, rec->sequence_number.ptr ? rec->sequence_number.ptr : "",
-             c->spec->call, b->name, why);
+    /* The logger keeps it one line, whatever attribute names hold. */
+    log_record_failure(rec, ": %s in \"%s\" %s", c->spec->call, b->name, why);
     return st;
 }
 
@@ -537,13 +496,13 @@ static ddb_status bind_arg_fail(const bind_library *b, const bind_call *c, const
 static ddb_status bind_arg_fail(const bind_library *b, const bind_call *c, const ddb_record *rec,
                                 size_t i, ddb_status st, const char *fmt, ...)
 {
-    char why[768], text[320];
+    char why[768], q[TEXT_QUOTE_CAP];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    return bind_fail(b, c, rec, st, "not called: args[%zu] \"%s\": %s", i,
-                     bind_escape(text, sizeof text, c->spec->args[i].text, true), why);
+    return bind_fail(b, c, rec, st, "not called: args[%zu] %s: %s", i,
+                     text_quote(q, sizeof q, c->spec->args[i].text), why);
 }
 
 /* Argument i from the record's own fields: its table, eventID, SequenceNumber or eventName. */

@@ -6,9 +6,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include <sys/time.h>
 #include <time.h>
+
+#include "text.h"
 
 static struct {
     ddb_log_level threshold;
@@ -53,23 +56,6 @@ void log_from_lambda_env(void)
     }
 }
 
-/* Appends s to out as the body of a JSON string; returns the new length. */
-static size_t log_json_escape(char *out, size_t n, size_t cap, const char *s)
-{
-    for (; *s && n + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[n++] = '\\';
-            out[n++] = (char)c;
-        } else if (c < 0x20) {
-            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
-        } else {
-            out[n++] = (char)c;
-        }
-    }
-    return n;
-}
-
 static void log_json_line(ddb_log_level level, const char *message)
 {
     static const char *const levels[] = {"ERROR", "WARN", "INFO", "DEBUG"};
@@ -83,11 +69,12 @@ static void log_json_line(ddb_log_level level, const char *message)
                           (int)(tv.tv_usec / 1000), levels[level]);
     if (log_state.request_id) {
         n += (size_t)snprintf(line + n, sizeof line - n, "\"requestId\":\"");
-        n = log_json_escape(line, n, sizeof line - 64, log_state.request_id);
+        n += text_escape(line + n, sizeof line - 64 - n, log_state.request_id,
+                         strlen(log_state.request_id));
         n += (size_t)snprintf(line + n, sizeof line - n, "\",");
     }
     n += (size_t)snprintf(line + n, sizeof line - n, "\"message\":\"");
-    n = log_json_escape(line, n, sizeof line - 4, message);
+    n += text_escape(line + n, sizeof line - 4 - n, message, strlen(message));
     snprintf(line + n, sizeof line - n, "\"}\n");
     fputs(line, stderr);
 }
@@ -101,8 +88,12 @@ void log_msg(ddb_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (log_state.json) log_json_line(level, line);
-    else fprintf(stderr, "ddbhost: %s%s\n", tags[level], line);
+    if (log_state.json) {
+        log_json_line(level, line);
+    } else {
+        char one[sizeof line];
+        fprintf(stderr, "ddbhost: %s%s\n", tags[level], text_one_line(one, sizeof one, line));
+    }
 }
 
 int log_usage_error(const char *fmt, ...)
@@ -117,15 +108,21 @@ int log_usage_error(const char *fmt, ...)
     return 2;
 }
 
-void log_one_line(char *msg, size_t cap)
+void log_record_failure(const ddb_record *rec, const char *fmt, ...)
 {
-    char out[4096];
-    size_t n = 0;
-    for (const char *p = msg; *p && n + 5 < sizeof out; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != 0x7f) out[n++] = (char)c;
-        else n += (size_t)snprintf(out + n, sizeof out - n, "\\x%02x", c);
-    }
-    out[n] = '\0';
-    snprintf(msg, cap, "%s", out);
+    const ddb_str *seq = &rec->sequence_number;
+    char rest[2048], q[96];
+    va_list ap;
+    if (DDB_LOG_WARN > log_state.threshold) return;
+    va_start(ap, fmt);
+    vsnprintf(rest, sizeof rest, fmt, ap);
+    va_end(ap);
+    /* A SequenceNumber is digits; anything else the event put there is shown quoted. */
+    bool digits = seq->len < sizeof q;
+    for (size_t i = 0; i < seq->len && digits; i++) digits = seq->ptr[i] >= '0' && seq->ptr[i] <= '9';
+    if (digits) snprintf(q, sizeof q, "%.*s", (int)seq->len, seq->ptr ? seq->ptr : "");
+    else text_quote_n(q, sizeof q, seq->ptr, seq->len);
+    log_msg(DDB_LOG_WARN, "record %u (table %.*s, SequenceNumber %s)%s", rec->index,
+            (int)(rec->table.ptr ? rec->table.len : 8), rec->table.ptr ? rec->table.ptr : "no table",
+            q, rest);
 }

@@ -1,7 +1,7 @@
 /* log.h - the process-wide logger, the one piece of global state in the host.
  * Writes one line per message on stderr: "ddbhost: error: ...", "ddbhost: warning: ...",
  * "ddbhost: ..." (info and debug), or JSON lines under Lambda's JSON log format.
- * It knows nothing of events or plugins. */
+ * Of events it knows only how a record is named in a line; nothing of plugins. */
 #ifndef DDBHOST_LOG_H
 #define DDBHOST_LOG_H
 
@@ -20,10 +20,12 @@ void log_from_lambda_env(void);
  * keeps it alive until it sets another. */
 void log_set_request_id(const char *request_id);
 
+/* One line, whatever the message holds: its control characters are escaped (text_one_line). */
 void log_msg(ddb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Escapes control characters in msg (as \xNN) so that a message quoting text from
- * outside, which may hold any character, stays one line; cut to cap. */
-void log_one_line(char *msg, size_t cap);
+/* The warning of a record that failed, as every module words it: "record N (table T,
+ * SequenceNumber S)" and then fmt, e.g. " failed in plugin \"%s\": %s". */
+void log_record_failure(const ddb_record *rec, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* A usage error: "ddbhost: error: <message>" and "Try 'ddbhost --help'."; returns 2, the
  * exit status for usage errors. */

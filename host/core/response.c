@@ -6,29 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Writes s as a JSON string body; returns bytes written (out may be NULL to measure). */
-static size_t response_escape(char *out, const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[7];
-        size_t k = 1;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            k = 2;
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            k = 6;
-        } else {
-            esc[0] = (char)c;
-        }
-        if (out) memcpy(out + n, esc, k);
-        n += k;
-    }
-    return n;
-}
+#include "text.h"
 
 /* Copies valid JSON text without the white space between tokens, so that it fits on one
  * line; returns bytes written (out may be NULL to measure). */
@@ -68,7 +46,7 @@ char *response_json(const ddb_str *failures, size_t n, const ddb_str *window_sta
     if (window)
         size += sizeof state - 1 + (ws ? response_minify(NULL, ws->ptr, ws->len) : 2);
     for (size_t i = 0; i < n; i++)
-        size += sizeof item - 1 + response_escape(NULL, failures[i].ptr, failures[i].len) + 3;
+        size += sizeof item - 1 + text_escape(NULL, 0, failures[i].ptr, failures[i].len) + 3;
     char *out = malloc(size + 1), *w = out;
     if (!out) return NULL;
     if (window) {
@@ -91,7 +69,7 @@ char *response_json(const ddb_str *failures, size_t n, const ddb_str *window_sta
         if (i) *w++ = ',';
         memcpy(w, item, sizeof item - 1);
         w += sizeof item - 1;
-        w += response_escape(w, failures[i].ptr, failures[i].len);
+        w += text_escape(w, size + 1 - (size_t)(w - out), failures[i].ptr, failures[i].len);
         *w++ = '"';
         *w++ = '}';
     }

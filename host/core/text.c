@@ -196,7 +196,7 @@ static size_t text_unit(const char *s, const char *end, bool message, char unit[
 
 const char *text_quote_n(char *out, size_t cap, const char *s, size_t len)
 {
-    const char *p = s, *end = s + len;
+    const char *p = s, *end = len ? s + len : s;
     char unit[6];
     size_t take, k, whole = 0, room = cap - 3; /* the quotes and the NUL */
     while (p < end && whole <= room) {
@@ -230,6 +230,22 @@ const char *text_quote(char *out, size_t cap, const char *s)
     return text_quote_n(out, cap, s, strlen(s));
 }
 
+const char *text_one_line(char *out, size_t cap, const char *s)
+{
+    const char *end = s + strlen(s);
+    char unit[6];
+    size_t n = 0, take, k;
+    for (; *s; s += take) {
+        if (*s == '"' || *s == '\\') k = 1, take = 1, unit[0] = *s;
+        else k = text_unit(s, end, true, unit, &take);
+        if (n + k >= cap) break;
+        memcpy(out + n, unit, k);
+        n += k;
+    }
+    if (cap) out[n] = '\0';
+    return out;
+}
+
 size_t text_path_key(char *out, size_t n, size_t cap, const char *key, size_t len)
 {
     char q[TEXT_QUOTE_CAP];
@@ -248,7 +264,7 @@ size_t text_path_key(char *out, size_t n, size_t cap, const char *key, size_t le
 
 size_t text_escape(char *out, size_t cap, const char *s, size_t len)
 {
-    const char *p = s, *end = s + len;
+    const char *p = s, *end = len ? s + len : s; /* s may be NULL when len is 0 */
     size_t n = 0;
     while (p < end) {
         unsigned char c = (unsigned char)*p;

@@ -79,6 +79,11 @@ const char *text_quote_n(char *out, size_t cap, const char *s, size_t len);
 /* text_quote_n of a C string; NULL quotes as (null). */
 const char *text_quote(char *out, size_t cap, const char *s);
 
+/* s with its control characters, DEL, C1 controls and bytes that are not UTF-8 escaped as
+ * text_quote escapes them, and nothing else: a message stays one line. Writes a C string of
+ * at most cap bytes (cut after a whole character or escape) and returns out. */
+const char *text_one_line(char *out, size_t cap, const char *s);
+
 /* Appends to the key path in out (n bytes long, cap bytes in all) the step to member key:
  * ".key", or "key" at the start, for a plain word (letters, digits, _ - *), else ["key"]
  * quoted as text_quote does. Returns the new length; out stays a C string, cut when full. */

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "manifest.h"
+#include "text.h"
 
 #define DEPLOY_FUNCTION "DdbhostFunction" /* logical IDs of the template's own resources */
 #define DEPLOY_ROLE "DdbhostRole"
@@ -44,16 +45,6 @@ static json_object *deploy_arn(bool sub, const char *service, const char *a, con
     snprintf(arn, sizeof arn, DEPLOY_ARN, service, a, b, c);
     json_object *s = json_object_new_string(arn);
     return sub ? deploy_pair("Fn::Sub", s) : s;
-}
-
-/* s quoted as a JSON string, for a one-line message. */
-static const char *deploy_quote(char *buf, size_t cap, const char *s)
-{
-    json_object *str = json_object_new_string(s);
-    snprintf(buf, cap, "%s",
-             str ? json_object_to_json_string_ext(str, JSON_C_TO_STRING_NOSLASHESCAPE) : "\"\"");
-    json_object_put(str);
-    return buf;
 }
 
 /* ---- the policy ----------------------------------------------------------------------- */
@@ -300,14 +291,14 @@ static json_object *deploy_template(const manifest *m, char **ids)
  * it cannot be loaded or names no table, which `what` (the template, the policy) needs. */
 static bool deploy_load(const char *path, const char *what, manifest *m)
 {
-    char err[1024], q[320];
+    char err[1024], q[TEXT_QUOTE_CAP];
     if (!manifest_load(path, m, err, sizeof err)) {
         log_error("%s", err);
         return false;
     }
     size_t named = 0;
     for (size_t i = 0; i < m->count; i++) named += strcmp(m->routes[i].table, "*") != 0;
-    deploy_quote(q, sizeof q, m->path);
+    text_quote(q, sizeof q, m->path);
     if (named == 0) {
         log_error("manifest %s: tables: %s needs explicit table names, and \"*\" is the only route "
                   "(hint: name each table the function reads in \"tables\")", q, what);
@@ -340,14 +331,14 @@ static int deploy_print(json_object *doc, const char *what, FILE *out)
 int deploy_template_main(const char *manifest_path, FILE *out)
 {
     manifest m;
-    char q[320];
+    char q[TEXT_QUOTE_CAP];
     if (!deploy_load(manifest_path, "the template", &m)) return 1;
     int status = 1;
     if (m.deadline_margin_ms >= m.function.timeout_s * 1000) {
         log_error("manifest %s: deadline_margin_ms: %" PRId64 " ms is not less than "
                   "function.timeout_s (%" PRId64 " s), so no record would ever be delivered "
                   "(hint: raise function.timeout_s or lower deadline_margin_ms)",
-                  deploy_quote(q, sizeof q, m.path), m.deadline_margin_ms, m.function.timeout_s);
+                  text_quote(q, sizeof q, m.path), m.deadline_margin_ms, m.function.timeout_s);
     } else {
         char **ids = deploy_ids(&m);
         json_object *doc = ids ? deploy_template(&m, ids) : NULL;
