@@ -515,10 +515,14 @@ static ddb_status router_exec(void *ctx, const isolate_request *q, char *reply, 
     router *r = ctx;
     router_handler *h = router_handler_of(r, q->b);
     switch (q->op) {
-    case ROUTER_OP_LOAD:
-        if (!loader_open(h->spec->plugin, &h->plugin, reply, cap)) return DDB_ERR_FAILED;
-        snprintf(reply, cap, "%s%c%s", h->plugin.info->name, ROUTER_NAME_SEP, h->plugin.info->version);
+    case ROUTER_OP_LOAD: {
+        loader_plugin p;
+        if (!loader_open(h->spec->plugin, &p, reply, cap)) return DDB_ERR_FAILED;
+        free(h->plugin.path); /* the host's copy, which the worker inherited */
+        h->plugin = p;
+        snprintf(reply, cap, "%s%c%s", p.info->name, ROUTER_NAME_SEP, p.info->version);
         return DDB_OK;
+    }
     case ROUTER_OP_INIT:
         return router_init_handler(h, r->routes[q->b >> 16].table, &r->invocation, reply, cap)
                    ? DDB_OK : DDB_ERR_FAILED;
