@@ -262,7 +262,8 @@ static char *event_escape(event_decoder *d, char *r, char **w)
 
 /* The hot path: most of an event is string bytes. Plain runs go a block at a time and valid
  * UTF-8 stays in the block loop; only quotes, escapes, control characters and invalid UTF-8
- * leave it. Kept in one piece: the block loop must stay in registers (bench/README.md). */
+ * leave it. Escapes, which are rare, are decoded out of line (event_escape); the rest stays
+ * in this one function so that the cursors stay in registers (measured: bench/README.md). */
 static void event_scan_string(event_decoder *d, bool decode, const char **out, size_t *len)
 {
     char *r = d->p + 1, *end = d->end, *start = r, *w = NULL;
@@ -412,20 +413,40 @@ static void event_skip(event_decoder *d)
     }
 }
 
-/* Object iteration: event_obj_first at '{' (false when empty), event_obj_key reads
- * `"key":`, event_obj_next after a member (false at '}'). */
-static bool event_obj_first(event_decoder *d)
+/* At `open` ('{' or '['): steps in, and over `close` too when the container is empty
+ * (false). what names the container for a shape error. */
+static inline bool event_open(event_decoder *d, char open, char close, const char *what)
 {
     event_ws(d);
-    if (event_peek(d) != '{') event_wrong_type(d, "an object");
+    if (event_peek(d) != open) event_wrong_type(d, what);
     d->p++;
     event_ws(d);
-    if (event_peek(d) == '}') {
+    if (event_peek(d) == close) {
         d->p++;
         return false;
     }
     return true;
 }
+
+/* After a member or element: over ',' (true, at the next one) or over `close` (false). */
+static inline bool event_next(event_decoder *d, char close, const char *expected)
+{
+    event_ws(d);
+    if (event_peek(d) == ',') {
+        d->p++;
+        event_ws(d);
+        return true;
+    }
+    event_expect(d, close, expected);
+    return false;
+}
+
+/* Object iteration: event_obj_first at '{' (false when empty), event_obj_key reads
+ * `"key":`, event_obj_next after a member (false at '}'); arrays likewise. */
+static bool event_obj_first(event_decoder *d) { return event_open(d, '{', '}', "an object"); }
+static bool event_obj_next(event_decoder *d) { return event_next(d, '}', "',' or '}'"); }
+static bool event_arr_first(event_decoder *d) { return event_open(d, '[', ']', "an array"); }
+static bool event_arr_next(event_decoder *d) { return event_next(d, ']', "',' or ']'"); }
 
 static void event_obj_key(event_decoder *d, const char **key, size_t *len)
 {
@@ -436,41 +457,11 @@ static void event_obj_key(event_decoder *d, const char **key, size_t *len)
     event_ws(d);
 }
 
-static bool event_obj_next(event_decoder *d)
+/* A member's key, also pushed on the path that errors name. */
+static void event_member_key(event_decoder *d, const char **key, size_t *len)
 {
-    event_ws(d);
-    if (event_peek(d) == ',') {
-        d->p++;
-        event_ws(d);
-        return true;
-    }
-    event_expect(d, '}', "',' or '}'");
-    return false;
-}
-
-static bool event_arr_first(event_decoder *d)
-{
-    event_ws(d);
-    if (event_peek(d) != '[') event_wrong_type(d, "an array");
-    d->p++;
-    event_ws(d);
-    if (event_peek(d) == ']') {
-        d->p++;
-        return false;
-    }
-    return true;
-}
-
-static bool event_arr_next(event_decoder *d)
-{
-    event_ws(d);
-    if (event_peek(d) == ',') {
-        d->p++;
-        event_ws(d);
-        return true;
-    }
-    event_expect(d, ']', "',' or ']'");
-    return false;
+    event_obj_key(d, key, len);
+    event_push_key(d, *key, *len);
 }
 
 static bool event_key_is(const char *key, size_t len, const char *lit)
@@ -529,8 +520,7 @@ static void event_map(event_decoder *d, ddb_value *out, int nesting)
             ddb_member m = {0};
             const char *name;
             size_t len;
-            event_obj_key(d, &name, &len);
-            event_push_key(d, name, len);
+            event_member_key(d, &name, &len);
             event_value(d, &m.value, nesting);
             event_pop(d);
             m.name = name;
@@ -793,8 +783,7 @@ static void event_streamrecord(event_decoder *d, ddb_record *rec)
     do {
         const char *k;
         size_t n;
-        event_obj_key(d, &k, &n);
-        event_push_key(d, k, n);
+        event_member_key(d, &k, &n);
         if (event_key_is(k, n, "Keys")) rec->keys = event_image(d);
         else if (event_key_is(k, n, "NewImage")) rec->new_image = event_image(d);
         else if (event_key_is(k, n, "OldImage")) rec->old_image = event_image(d);
@@ -893,8 +882,7 @@ static void event_record_fields(event_decoder *d, ddb_record *rec, event_record_
     do {
         const char *k;
         size_t n;
-        event_obj_key(d, &k, &n);
-        event_push_key(d, k, n);
+        event_member_key(d, &k, &n);
         if (event_key_is(k, n, "eventName")) {
             seen->name_at = d->p;
             event_string_value(d, &seen->name);

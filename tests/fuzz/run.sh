@@ -61,4 +61,5 @@ fuzz fuzz_manifest manifest.dict "$here/seeds/manifest"
 fuzz fuzz_sample sample.dict "$here/seeds/sample"
 fuzz fuzz_dynsym dynsym.dict "$here/seeds/dynsym"
 fuzz fuzz_http http.dict "$here/seeds/http"
+fuzz fuzz_text text.dict "$here/seeds/text"
 exit $status
