@@ -132,6 +132,87 @@ static void test_halfway_cases_go_to_the_even_double_unless_a_later_digit_says_o
     expect_as_strtod("1E+23"); /* the first power of ten that is not a double */
 }
 
+/* The decimal digits of (2m+1) * 2^(k-1), the point halfway between the double m * 2^k and
+ * the next one up, exactly (in base 10^9 limbs: 2^-j is 5^j / 10^j), without trailing zeros;
+ * *exp10 is the power of ten of the last digit. Returns how many digits. */
+static int halfway_digits(uint64_t m, int k, char *out, size_t cap, int *exp10)
+{
+    uint32_t limb[48] = {(uint32_t)((2 * m + 1) % 1000000000u), (uint32_t)((2 * m + 1) / 1000000000u)};
+    int n = 2;
+    uint32_t by = k >= 1 ? 2 : 5;
+    for (int step = 0; step < (k >= 1 ? k - 1 : 1 - k); step++) {
+        uint64_t carry = 0;
+        for (int i = 0; i < n; i++) {
+            carry += (uint64_t)limb[i] * by;
+            limb[i] = (uint32_t)(carry % 1000000000u);
+            carry /= 1000000000u;
+        }
+        if (carry) limb[n++] = (uint32_t)carry;
+    }
+    int len = snprintf(out, cap, "%u", limb[n - 1]);
+    for (int i = n - 2; i >= 0; i--) len += snprintf(out + len, cap - (size_t)len, "%09u", limb[i]);
+    *exp10 = k >= 1 ? 0 : k - 1;
+    while (out[len - 1] == '0') out[--len] = '\0', ++*exp10;
+    return len;
+}
+
+/* Adds one unit of the last place (delta 1) to the 38 digits, or takes one away (delta -1). */
+static void add_unit(char digits[38], int *exp10, int delta)
+{
+    int i = 37;
+    for (; i >= 0 && digits[i] == (delta > 0 ? '9' : '0'); i--) digits[i] = delta > 0 ? '0' : '9';
+    if (i >= 0) {
+        digits[i] = (char)(digits[i] + delta);
+    } else { /* 99..9 + 1: 10^38 */
+        digits[0] = '1';
+        ++*exp10;
+    }
+}
+
+/* Checks digits[0..nd) * 10^exp10, when DynamoDB could hold it, against strtod. */
+static int expect_digits_as_strtod(const char *digits, int nd, int exp10)
+{
+    char text[96];
+    int lead = exp10 + nd - 1; /* the power of ten of the first digit */
+    if (lead < -130 || lead > 124) return 0;
+    snprintf(text, sizeof text, "%s%c.%.*sE%d", next_random() % 4 ? "" : "-", digits[0], nd - 1,
+             digits + 1, lead);
+    expect_as_strtod(text);
+    return 1;
+}
+
+/* The hardest numbers to round lie at or next to the point halfway between two doubles.
+ * Where that point has at most 38 digits it is tried as it is (a tie: the even double wins)
+ * and one unit of the 38th digit either side; elsewhere its first 38 digits and one unit
+ * more, which lie just below and just above it. */
+static void test_numbers_at_and_next_to_halfway_points_round_as_strtod_does(void **state)
+{
+    (void)state;
+    char digits[512];
+    int checked = 0;
+    for (int i = 0; i < 6000; i++) {
+        uint64_t m = (1ull << 52) | (next_random() >> 12);
+        /* ties fit 38 digits for k in about -30..72; DynamoDB's range spans -484..365 */
+        int k = i % 2 ? -30 + (int)(next_random() % 103) : -484 + (int)(next_random() % 850);
+        int exp10, nd = halfway_digits(m, k, digits, sizeof digits, &exp10);
+        if (nd <= 38) {
+            checked += expect_digits_as_strtod(digits, nd, exp10);
+            for (; nd < 38; nd++) digits[nd] = '0', exp10--;
+            add_unit(digits, &exp10, 1);
+            checked += expect_digits_as_strtod(digits, 38, exp10);
+            add_unit(digits, &exp10, -1);
+            add_unit(digits, &exp10, -1);
+        } else {
+            exp10 += nd - 38;
+            checked += expect_digits_as_strtod(digits, 38, exp10);
+            add_unit(digits, &exp10, 1);
+        }
+        checked += expect_digits_as_strtod(digits, 38, exp10);
+    }
+    print_message("%d numbers at or next to halfway points\n", checked);
+    assert_true(checked > 12000);
+}
+
 static void test_short_numbers_stay_exact_where_they_are(void **state)
 {
     (void)state;
@@ -190,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_long_numbers_round_to_the_nearest_double_as_strtod_does),
         cmocka_unit_test(test_numbers_at_the_ends_of_dynamodbs_range_round_as_strtod_does),
         cmocka_unit_test(test_halfway_cases_go_to_the_even_double_unless_a_later_digit_says_otherwise),
+        cmocka_unit_test(test_numbers_at_and_next_to_halfway_points_round_as_strtod_does),
         cmocka_unit_test(test_short_numbers_stay_exact_where_they_are),
         cmocka_unit_test(test_integers_convert_exactly_to_their_last_value_and_no_further),
     };

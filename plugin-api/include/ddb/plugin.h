@@ -490,61 +490,71 @@ static inline ddb_status ddb_n_uint64(const ddb_value *v, uint64_t *out)
 }
 
 /* Internals of ddb_n_double (not API: they may change in any version). A non-negative
- * integer of up to 50 * 32 bits, little-endian limbs, enough for any N DynamoDB accepts
- * (38 digits, 10^-130 to 10^126) scaled as the conversion needs. */
+ * integer in 32-bit limbs w[0..n), least significant first. 36 limbs hold any N as
+ * ddb_n_round_ scales it: up to 40 digits times 5^400, or shifted left to be divided by it. */
 typedef struct ddb_big_ {
-    uint32_t w[50];
+    uint32_t w[36];
+    int n;
 } ddb_big_;
 
 static inline void ddb_big_muladd_(ddb_big_ *a, uint32_t mul, uint32_t add)
 {
     uint64_t c = add;
     int i;
-    for (i = 0; i < 50; i++) { c += (uint64_t)a->w[i] * mul; a->w[i] = (uint32_t)c; c >>= 32; }
+    for (i = 0; i < a->n; i++) { c += (uint64_t)a->w[i] * mul; a->w[i] = (uint32_t)c; c >>= 32; }
+    if (c) a->w[a->n++] = (uint32_t)c;
+}
+
+/* a /= d; true when it leaves a remainder. Inlined with a constant d, it multiplies. */
+static inline bool ddb_big_div_(ddb_big_ *a, uint32_t d)
+{
+    uint64_t r = 0;
+    int i;
+    for (i = a->n - 1; i >= 0; i--) {
+        r = r << 32 | a->w[i];
+        a->w[i] = (uint32_t)(r / d);
+        r %= d;
+    }
+    while (a->n > 0 && a->w[a->n - 1] == 0) a->n--;
+    return r != 0;
 }
 
 static inline int ddb_big_bits_(const ddb_big_ *a)
 {
-    int i, b;
-    for (i = 49; i >= 0; i--)
-        if (a->w[i]) { for (b = 32; !((a->w[i] >> (b - 1)) & 1u); b--) {} return i * 32 + b; }
-    return 0;
+    int b;
+    if (a->n == 0) return 0;
+    for (b = 32; !((a->w[a->n - 1] >> (b - 1)) & 1u); b--) {}
+    return (a->n - 1) * 32 + b;
 }
 
-static inline void ddb_big_shl_(ddb_big_ *a, int n)
+static inline void ddb_big_shl_(ddb_big_ *a, int bits)
 {
-    int limbs = n / 32, bits = n % 32, i;
-    for (i = 49; i >= 0; i--) {
-        uint32_t hi = i - limbs >= 0 ? a->w[i - limbs] : 0u;
-        uint32_t lo = i - limbs - 1 >= 0 ? a->w[i - limbs - 1] : 0u;
-        a->w[i] = bits ? (hi << bits) | (lo >> (32 - bits)) : hi;
+    int limbs = bits / 32, s = bits % 32, i, j;
+    for (i = a->n + limbs; i >= 0; i--) {
+        uint32_t hi = 0, lo = 0;
+        j = i - limbs;
+        if (j >= 0 && j < a->n) hi = a->w[j];
+        if (j >= 1 && j - 1 < a->n) lo = a->w[j - 1];
+        a->w[i] = s ? (hi << s) | (lo >> (32 - s)) : hi;
     }
+    a->n += limbs + 1;
+    while (a->n > 0 && a->w[a->n - 1] == 0) a->n--;
 }
 
-static inline void ddb_big_shr1_(ddb_big_ *a)
+/* The 64 bits of a (non-zero) from its highest set bit down; *low: how many bits of a lie
+ * below them (negative when a is shorter); *sticky set when any of those is 1. */
+static inline uint64_t ddb_big_top64_(const ddb_big_ *a, int *low, bool *sticky)
 {
-    int i;
-    for (i = 0; i < 49; i++) a->w[i] = (a->w[i] >> 1) | (a->w[i + 1] << 31);
-    a->w[49] >>= 1;
-}
-
-static inline int ddb_big_cmp_(const ddb_big_ *a, const ddb_big_ *b)
-{
-    int i;
-    for (i = 49; i >= 0; i--)
-        if (a->w[i] != b->w[i]) return a->w[i] < b->w[i] ? -1 : 1;
-    return 0;
-}
-
-static inline void ddb_big_sub_(ddb_big_ *a, const ddb_big_ *b) /* a >= b */
-{
-    int64_t c = 0;
-    int i;
-    for (i = 0; i < 50; i++) {
-        c += (int64_t)a->w[i] - (int64_t)b->w[i];
-        a->w[i] = (uint32_t)c;
-        c = c < 0 ? -1 : 0;
-    }
+    int s = ddb_big_bits_(a) - 64, at, sh, i;
+    uint64_t lo, mid, hi;
+    *low = s;
+    if (s <= 0) return ((a->n > 1 ? (uint64_t)a->w[1] << 32 : 0u) | a->w[0]) << -s;
+    at = s / 32, sh = s % 32;
+    lo = a->w[at], mid = a->w[at + 1], hi = at + 2 < a->n ? a->w[at + 2] : 0u;
+    for (i = 0; i < at; i++) if (a->w[i]) *sticky = true;
+    if (sh == 0) return mid << 32 | lo;
+    if (lo & ((1u << sh) - 1u)) *sticky = true;
+    return hi << (64 - sh) | mid << (32 - sh) | lo >> sh;
 }
 
 /* r * 2^k, exactly while the result stays a normal double. */
@@ -555,40 +565,44 @@ static inline double ddb_scale2_(double r, long k)
     return k >= 0 ? r * (double)(1ull << k) : r / (double)(1ull << -k);
 }
 
-/* digits[0..nd) * 10^e rounded to the nearest double, ties to even, by exact integer
- * division: q = the 53-bit quotient, the remainder deciding the last bit. *exact tells
- * whether nothing was rounded away. False when the result is not a normal double. */
+/* digits[0..nd) * 10^e rounded to the nearest double, ties to even, in integers: the digits
+ * times 5^e, or shifted left and divided by 5^-e so that at least 64 bits of the quotient
+ * stand above the point (the 2^e of 10^e only moves the point). Its top 53 bits are the
+ * double; the bits below and the remainder decide the rounding and *exact. False when the
+ * result is not a normal double. */
 static inline bool ddb_n_round_(const char *digits, int nd, long e, double *out, bool *exact)
 {
-    static const uint32_t p10[] = {1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u,
-                                   10000000u, 100000000u, 1000000000u};
-    ddb_big_ n, m, t;
-    uint64_t q = 0;
-    long k, shift;
-    int i, bit, c;
-    for (i = 0; i < 50; i++) n.w[i] = m.w[i] = 0u;
-    m.w[0] = 1u;
-    for (i = 0; i < nd; i++) ddb_big_muladd_(&n, 10u, (uint32_t)(digits[i] - '0'));
-    for (k = e < 0 ? -e : e; k > 0; k -= 9) ddb_big_muladd_(e < 0 ? &m : &n, p10[k < 9 ? k : 9], 0u);
-    shift = 53 - (ddb_big_bits_(&n) - ddb_big_bits_(&m)); /* n * 2^shift / m in (2^52, 2^54) */
-    if (shift > 0) ddb_big_shl_(&n, (int)shift);
-    else if (shift < 0) ddb_big_shl_(&m, (int)-shift);
-    t = m;
-    ddb_big_shl_(&t, 53);
-    if (ddb_big_cmp_(&n, &t) >= 0) { ddb_big_shl_(&m, 1); shift--; }
-    t = m;
-    ddb_big_shl_(&t, 52);
-    for (bit = 52; bit >= 0; bit--) {
-        if (ddb_big_cmp_(&n, &t) >= 0) { ddb_big_sub_(&n, &t); q |= 1ull << bit; }
-        ddb_big_shr1_(&t);
+    static const uint32_t p5[] = {1u, 5u, 25u, 125u, 625u, 3125u, 15625u, 78125u, 390625u,
+                                  1953125u, 9765625u, 48828125u, 244140625u, 1220703125u};
+    ddb_big_ a;
+    long k = e < 0 ? -e : e, two = e; /* the value is a * 2^two once a holds digits * 5^e */
+    int i, j, low;
+    bool rest = false;
+    uint64_t top, mant;
+    a.n = 0;
+    for (i = 0; i < nd; i += 9) {
+        uint32_t chunk = 0, scale = 1u;
+        for (j = i; j < nd && j < i + 9; j++, scale *= 10u) chunk = chunk * 10u + (uint32_t)(digits[j] - '0');
+        ddb_big_muladd_(&a, scale, chunk);
     }
-    *exact = ddb_big_bits_(&n) == 0;
-    ddb_big_shl_(&n, 1);
-    c = ddb_big_cmp_(&n, &m);
-    if (c > 0 || (c == 0 && (q & 1u))) q++;
-    if (q == 1ull << 53) { q >>= 1; shift--; }
-    if (53 - shift > 1024 || 52 - shift < -1022) return false; /* beyond a normal double */
-    *out = ddb_scale2_((double)q, -shift);
+    if (e >= 0) {
+        for (; k >= 13; k -= 13) ddb_big_muladd_(&a, 1220703125u, 0u); /* 5^13 */
+        ddb_big_muladd_(&a, p5[k], 0u);
+    } else {
+        int shift = 64 + (int)(k * 2322 / 1000) + 1 - ddb_big_bits_(&a); /* 5^k < 2^(2.322k+1) */
+        if (shift > 0) ddb_big_shl_(&a, shift), two -= shift;
+        for (; k >= 13; k -= 13)
+            if (ddb_big_div_(&a, 1220703125u)) rest = true;
+        if (ddb_big_div_(&a, p5[k])) rest = true;
+    }
+    top = ddb_big_top64_(&a, &low, &rest);
+    mant = top >> 11;
+    *exact = !rest && (top & 0x7FFu) == 0;
+    if ((top & 0x7FFu) > 0x400u || ((top & 0x7FFu) == 0x400u && (rest || (mant & 1u)))) mant++;
+    two += low + 11;
+    if (mant >> 53) { mant >>= 1; two++; }
+    if (two + 52 < -1022 || two + 53 > 1024) return false; /* beyond a normal double */
+    *out = ddb_scale2_((double)mant, two);
     return true;
 }
 
