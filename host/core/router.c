@@ -664,6 +664,31 @@ static bool router_record(router *r, const router_route *route, const ddb_record
     return taken;
 }
 
+/* on_batch_end of one handler that took records, in the host or in the worker. An isolated
+ * sink whose worker died before its turn (in another plugin's on_batch_end) never committed
+ * what it took: that fails too. */
+static ddb_status router_end_handler(router *r, const router_route *route, size_t j,
+                                     const ddb_batch *batch)
+{
+    router_handler *h = &route->handlers[j];
+    char why[1024];
+    ddb_status st = DDB_OK;
+    if (!h->spec->isolated)
+        return h->plugin.on_batch_end ? h->plugin.on_batch_end(batch, h->state) : DDB_OK;
+    if (!r->worker) {
+        if (!h->remote_commits) return DDB_OK;
+        log_error("plugin \"%s\" could not run on_batch_end: its worker process had died", h->handle.name);
+        return DDB_ERR_FAILED;
+    }
+    isolate_request q = {ROUTER_OP_END, 0, router_handler_id(r, route, j), NULL, 0};
+    if (isolate_call(r->worker, &q, router_budget(r), &st, why, sizeof why) == ISOLATE_DONE)
+        return st;
+    log_error("plugin \"%s\" %s in on_batch_end", h->handle.name, why);
+    isolate_stop(r->worker);
+    r->worker = NULL;
+    return DDB_ERR_FAILED;
+}
+
 /* on_batch_end for every handler that took records; a failure there fails every record
  * that handler took. */
 static void router_end_batch(router *r, const event_batch *b, size_t attempted)
@@ -676,20 +701,7 @@ static void router_end_batch(router *r, const event_batch *b, size_t attempted)
             if (!h->in_batch) continue;
             h->in_batch = false;
             batch.status = h->begin_status != DDB_OK ? h->begin_status : h->batch_status;
-            ddb_status st = DDB_OK;
-            if (h->spec->isolated && r->worker) {
-                char why[1024];
-                isolate_request q = {ROUTER_OP_END, 0, router_handler_id(r, route, j), NULL, 0};
-                if (isolate_call(r->worker, &q, router_budget(r), &st, why, sizeof why) !=
-                    ISOLATE_DONE) {
-                    log_error("plugin \"%s\" %s in on_batch_end", h->handle.name, why);
-                    isolate_stop(r->worker);
-                    r->worker = NULL;
-                    st = DDB_ERR_FAILED;
-                }
-            } else if (!h->spec->isolated && h->plugin.on_batch_end) {
-                st = h->plugin.on_batch_end(&batch, h->state);
-            }
+            ddb_status st = router_end_handler(r, route, j, &batch);
             h->begin_status = h->batch_status = DDB_OK;
             if (st == DDB_OK) continue;
             log_warn("plugin \"%s\" failed to end the batch: %s; its records are retried",

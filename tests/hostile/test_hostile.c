@@ -33,6 +33,8 @@ extern char **environ;
 #define ORDERS DDB_SOURCE_DIR "/tests/cli/fixtures/orders.json"
 /* Orders 300..302, none flagged. */
 #define NAMES DDB_SOURCE_DIR "/tests/cli/fixtures/names.json"
+/* Orders 200, Users 201, Audit 202, Orders 203, and 204 of no table; none flagged. */
+#define TABLES DDB_SOURCE_DIR "/tests/cli/fixtures/tables.json"
 
 #define NO_FAILURES "{\"batchItemFailures\":[]}"
 #define FAILED_102 "{\"batchItemFailures\":[{\"itemIdentifier\":\"102\"}]}"
@@ -833,6 +835,27 @@ static void test_with_isolation_a_crash_in_on_batch_end_fails_the_records_it_wou
     run_output_free(&r);
 }
 
+/* Two isolated sinks share the worker: when one crashes in on_batch_end, the other's
+ * on_batch_end never comes, and the records it took (Orders 200 and 203, before the Audit
+ * record 202 of the one that crashed) were never committed: they fail too, so that Lambda
+ * retries from 200, not from 202. */
+static void test_a_crash_in_on_batch_end_fails_what_the_other_isolated_sinks_had_not_committed(void **state)
+{
+    run_output r;
+    char sink[512];
+    (void)state;
+    snprintf(sink, sizeof sink, "%s", fixture("crash_in_batch"));
+    invoke(&r, manifest("{\"isolation\": \"process\", \"tables\": {\"Audit\": {\"plugin\": \"%s\"}, "
+                        "\"Orders\": {\"plugin\": \"%s\"}}}", fixture("crash_in_commit"), sink),
+           TABLES, PLAIN_SEGV);
+    expect_response(&r, "{\"batchItemFailures\":[{\"itemIdentifier\":\"200\"}]}");
+    expect_stderr(&r, "crash-in-batch commits", false);
+    expect_stderr(&r, "ddbhost: error: plugin \"crash-in-batch\" could not run on_batch_end: its "
+                      "worker process had died\n", true);
+    expect_stderr(&r, "ddbhost: 5 records: 3 delivered, 3 failed, 2 skipped\n", true);
+    run_output_free(&r);
+}
+
 static void test_without_isolation_a_crash_in_on_batch_end_takes_the_host_down(void **state)
 {
     run_output r;
@@ -944,6 +967,7 @@ int main(void)
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_stop),
         T(test_a_crash_mid_batch_fails_every_record_the_worker_took_under_continue),
         T(test_with_isolation_a_crash_in_on_batch_end_fails_the_records_it_would_commit),
+        T(test_a_crash_in_on_batch_end_fails_what_the_other_isolated_sinks_had_not_committed),
         T(test_without_isolation_a_crash_in_on_batch_end_takes_the_host_down),
         T(test_a_plugin_flooding_stdout_neither_stalls_nor_buries_the_response),
         T(test_with_isolation_a_flood_on_stdout_still_ends_with_the_response),
