@@ -415,7 +415,9 @@ DDB_ASSERT_SIZE_(((ddb_batch *)0)->status, 4);
 
 /* Splits an N's text into sign, significant digits and a power of ten:
  * value = (neg ? -1 : 1) * digits[0..*nd) * 10^*exp10, leading and trailing zeros removed.
- * Returns false when the text is not a number (the host never hands out such an N). */
+ * Returns false when the text is not a number (the host never hands out such an N, but a
+ * value built by hand may be anything). The grammar is the one the host's decoder checks;
+ * it is written again here because a plugin needs nothing of the host. */
 static inline bool ddb_n_split_(const ddb_value *v, bool *neg, char digits[40], int *nd, long *exp10)
 {
     const char *s = (const char *)v->ptr, *end = s + v->len;
