@@ -46,12 +46,15 @@ void log_from_lambda_env(void)
     const char *format = getenv("AWS_LAMBDA_LOG_FORMAT");
     const char *level = getenv("AWS_LAMBDA_LOG_LEVEL");
     ddb_log_level parsed;
+    char q[TEXT_QUOTE_CAP];
     if (format && strcasecmp(format, "JSON") == 0) log_state.json = true;
     else if (format && *format && strcasecmp(format, "Text") != 0)
-        log_warn("AWS_LAMBDA_LOG_FORMAT \"%s\" is neither JSON nor Text: using Text", format);
+        log_warn("AWS_LAMBDA_LOG_FORMAT %s is neither JSON nor Text: using Text",
+                 text_quote(q, sizeof q, format));
     if (level && *level) {
         if (log_parse_level(level, &parsed)) log_state.threshold = parsed;
-        else log_warn("AWS_LAMBDA_LOG_LEVEL \"%s\" is not a log level: using %s", level,
+        else log_warn("AWS_LAMBDA_LOG_LEVEL %s is not a log level: using %s",
+                      text_quote(q, sizeof q, level),
                       log_state.threshold == DDB_LOG_INFO ? "INFO" : "the current level");
     }
 }
