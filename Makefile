@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := cmake make gcc g++ clang libclang-rt-14-dev pkg-config binuti
 # `make memcheck` alone needs these.
 MEMCHECK_PACKAGES := valgrind
 # `make bench` alone needs these (the peers it compares against); `make test` does not.
-BENCH_PACKAGES := nodejs npm python3 libsimdjson-dev g++ valgrind
+BENCH_PACKAGES := nodejs npm python3 libsimdjson-dev g++ valgrind libcurl4-openssl-dev busybox-static zip
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)

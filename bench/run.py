@@ -18,6 +18,9 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import coldstart  # noqa: E402  (beside this file)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES = [1, 100, 1000, 1900, 10000]
 TARGET_RECORDS = 1900        # the largest batch under Lambda's 6 MB payload limit
@@ -517,7 +520,7 @@ def main():
               f"### The issue's targets (on the {TARGET_RECORDS}-record event, this run)", "",
               *targets(rows, floor), "",
               "### Bindings: a 3-argument binding against a direct plugin callback", "",
-              *bind_lines]
+              *bind_lines, "", *coldstart.section(build)]
     problems = [f"- {r.subject.name}, {r.records}-record event: {p}" for r in rows for p in r.problems]
     if bind_problem:
         problems.append(f"- bindings: {bind_problem}")
