@@ -403,10 +403,7 @@ static loader_record_fn router_callback(const router_handler *h, const ddb_recor
 
 static void router_log_failure(const ddb_record *rec, const router_handler *h, const char *what)
 {
-    log_warn("record %u (table %.*s, SequenceNumber %.*s) failed in plugin \"%s\": %s",
-             rec->index, (int)(rec->table.ptr ? rec->table.len : 8),
-             rec->table.ptr ? rec->table.ptr : "no table", (int)rec->sequence_number.len,
-             rec->sequence_number.ptr ? rec->sequence_number.ptr : "", h->handle.name, what);
+    log_record_failure(rec, " failed in plugin \"%s\": %s", h->handle.name, what);
 }
 
 static void router_deadline(const router *r, const event_batch *b, size_t i, int64_t left)
