@@ -35,12 +35,15 @@ typedef struct router_outcome {
 } router_outcome;
 
 typedef enum router_failure {
-    ROUTER_REFUSED,     /* a plugin could not be loaded or failed validation */
-    ROUTER_INIT_FAILED, /* a plugin's on_init failed */
+    ROUTER_REFUSED,     /* a plugin could not be loaded or failed validation (or, isolated,
+                           its worker died loading it) */
+    ROUTER_INIT_FAILED, /* a plugin's on_init failed (or, isolated, its worker died in it) */
     ROUTER_NOMEM
 } router_failure;
 
-/* Loads and validates every plugin of m, then runs each handler's on_init. Takes m: the
+/* Loads and validates every plugin of m, then runs each handler's on_init: in the host, or
+ * for isolated handlers in the worker process forked here, which only loads them (the host
+ * inspects their files and runs none of their code). Takes m: the
  * router owns what it held, and *m is left empty (manifest_free on it is harmless), on
  * failure as on success. On failure returns NULL with one line in err (no "ddbhost: error:"
  * prefix) and, when why is not NULL, what kind of failure it was; nothing stays loaded. */
