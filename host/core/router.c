@@ -78,6 +78,8 @@ struct router {
     size_t isolated;           /* handlers whose code runs in the worker */
     isolate *worker;           /* NULL without isolated handlers, or after it died */
     bool worker_has_event;     /* it decoded the event being delivered */
+    char restart_failed[512];  /* why a worker could not be started again in this event, so
+                                  that its other records do not each fork one more to fail */
     size_t worker_first;       /* the first record of this batch the current worker was given */
     char *event;               /* the event's bytes as they came, for the worker */
     size_t event_len, event_cap;
@@ -596,7 +598,14 @@ static bool router_worker_invoke_send(router *r, char *why, size_t cap)
 static bool router_worker_ready(router *r, size_t i, char *why, size_t cap)
 {
     router_failure failure;
-    if (!r->worker && !router_start_worker(r, false, &failure, why, cap)) return false;
+    if (!r->worker && r->restart_failed[0]) {
+        snprintf(why, cap, "%s", r->restart_failed);
+        return false;
+    }
+    if (!r->worker && !router_start_worker(r, false, &failure, why, cap)) {
+        snprintf(r->restart_failed, sizeof r->restart_failed, "%s", why);
+        return false;
+    }
     if (r->worker_has_event) return true;
     if (!router_worker_invoke_send(r, why, cap)) {
         if (r->worker) return false;
@@ -785,6 +794,7 @@ static void router_collect(router *r, const event_batch *b, size_t attempted, ro
 
 bool router_deliver(router *r, const event_batch *b, router_result *out, char *err, size_t cap)
 {
+    r->restart_failed[0] = '\0'; /* each event may try a new worker once */
     if (!router_begin(r, b, out, err, cap)) return false;
     size_t attempted = router_walk(r, b, out);
     out->undelivered = b->count - attempted;

@@ -398,6 +398,30 @@ static void test_with_isolation_and_continue_the_records_after_a_crash_are_deliv
     run_output_free(&r);
 }
 
+/* After a crash the host starts another worker once per event: when that one dies in
+ * on_init too, the event's later isolated records fail at once instead of each forking a
+ * worker to die the same way. */
+static void test_a_worker_that_cannot_be_started_again_is_tried_once_per_event(void **state)
+{
+    run_output r;
+    char starts[128];
+    size_t len;
+    (void)state;
+    in_dir(starts, sizeof starts, "starts.txt");
+    invoke(&r, manifest("{\"isolation\": \"process\", \"on_failure\": \"continue\", \"tables\": "
+                        "{\"Orders\": {\"plugin\": \"%s\", \"config\": {\"starts\": \"%s\"}}}}",
+                        fixture("crash_in_init_again"), starts),
+           ORDERS, PLAIN_SEGV);
+    expect_response(&r, "{\"batchItemFailures\":[{\"itemIdentifier\":\"102\"},"
+                        "{\"itemIdentifier\":\"103\"},{\"itemIdentifier\":\"104\"}]}");
+    expect_handled(&r, "crash-in-init-again", "100101", "103104");
+    char *text = run_read_file(starts, &len);
+    assert_non_null(text);
+    assert_string_equal(text, "start\nstart\n"); /* the first worker, and one try after the crash */
+    free(text);
+    run_output_free(&r);
+}
+
 static void test_the_log_names_the_signal_that_killed_the_worker(void **state)
 {
     run_output r;
@@ -947,6 +971,7 @@ int main(void)
         T(test_a_link_to_a_plugin_no_one_else_can_replace_loads),
         T(test_with_isolation_a_crash_fails_only_its_record_and_the_host_answers),
         T(test_with_isolation_and_continue_the_records_after_a_crash_are_delivered),
+        T(test_a_worker_that_cannot_be_started_again_is_tried_once_per_event),
         T(test_the_log_names_the_signal_that_killed_the_worker),
         T(test_isolation_set_on_the_handler_alone_is_enough),
         T(test_without_isolation_a_crash_takes_the_host_down_and_nothing_claims_success),
