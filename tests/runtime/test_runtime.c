@@ -649,21 +649,27 @@ static void test_no_server_at_all_ends_with_the_unreachable_error(void **state)
     rt_free(&r);
 }
 
+/* The probe served by a server given args, until ddbhost exits of its own accord. */
+static void rt_probe_until_it_exits(rt_run *r, const char *const args[])
+{
+    char env_manifest[700];
+    const char *const env[] = {env_manifest, NULL};
+    rt_probe_env(env_manifest, sizeof env_manifest);
+    memset(r, 0, sizeof *r);
+    rt_start_server(r, args);
+    assert_true(harness_host_start(&r->host, r->server.port, NULL, env));
+    rt_finish(r, true);
+}
+
 /* Lambda answers 500 when its side has failed, and asks the runtime to exit: ddbhost exits 3
  * at once, and neither sends the response again nor asks for another event. */
 static void test_a_500_to_a_response_ends_the_runtime_without_sending_it_again(void **state)
 {
-    char env_manifest[700];
     const char *const args[] = {"--answer-response", "500", "--event", NAMES, "--event", NAMES, NULL};
-    const char *const env[] = {env_manifest, NULL};
     size_t responses, served;
     rt_run r;
     (void)state;
-    rt_probe_env(env_manifest, sizeof env_manifest);
-    memset(&r, 0, sizeof r);
-    rt_start_server(&r, args);
-    assert_true(harness_host_start(&r.host, r.server.port, NULL, env));
-    rt_finish(&r, true);
+    rt_probe_until_it_exits(&r, args);
     json_object *e = harness_entry(r.log, "response", 0, &responses);
     harness_entry(r.log, "next", 0, &served);
     RT_CHECK(&r, r.host.status == 3, "expected ddbhost to exit 3, got %d", r.host.status);
@@ -680,17 +686,11 @@ static void test_a_500_to_a_response_ends_the_runtime_without_sending_it_again(v
  * sent again, and with the API gone the runtime exits 3. */
 static void test_a_response_whose_answer_is_lost_is_not_sent_again(void **state)
 {
-    char env_manifest[700];
     const char *const args[] = {"--answer-response", "0", "--event", NAMES, "--event", NAMES, NULL};
-    const char *const env[] = {env_manifest, NULL};
     size_t responses;
     rt_run r;
     (void)state;
-    rt_probe_env(env_manifest, sizeof env_manifest);
-    memset(&r, 0, sizeof r);
-    rt_start_server(&r, args);
-    assert_true(harness_host_start(&r.host, r.server.port, NULL, env));
-    rt_finish(&r, true);
+    rt_probe_until_it_exits(&r, args);
     harness_entry(r.log, "response", 0, &responses);
     RT_CHECK(&r, r.host.status == 3, "expected ddbhost to exit 3, got %d", r.host.status);
     RT_CHECK(&r, responses == 1, "the response was sent %zu times", responses);

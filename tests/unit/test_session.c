@@ -87,15 +87,23 @@ static int fresh_log(void **state)
     return 0;
 }
 
+/* A session of the manifest routing Orders to the probe, with extra top-level settings. */
+static session *open_probe(const char *extra)
+{
+    char err[512];
+    probe_manifest(extra);
+    session *s = session_open(manifest_path, NULL, NULL, err, sizeof err);
+    if (!s) fail_msg("%s", err);
+    return s;
+}
+
 static void test_a_session_keeps_working_after_its_manifest_file_is_gone(void **state)
 {
     (void)state;
     char err[512];
     size_t len;
     router_result res;
-    probe_manifest("");
-    session *s = session_open(manifest_path, NULL, NULL, err, sizeof err);
-    if (!s) fail_msg("%s", err);
+    session *s = open_probe("");
     assert_int_equal(unlink(manifest_path), 0);
     char *event = one_insert("Orders", "101", false, &len);
     char *response = session_process(s, event, len, NULL, &res, NULL, err, sizeof err);
@@ -115,9 +123,7 @@ static void test_a_failed_record_is_named_in_the_response_event_after_event(void
     char err[512];
     size_t len;
     router_result res;
-    probe_manifest("");
-    session *s = session_open(manifest_path, NULL, NULL, err, sizeof err);
-    if (!s) fail_msg("%s", err);
+    session *s = open_probe("");
     for (int i = 0; i < 3; i++) {
         char seq[16];
         snprintf(seq, sizeof seq, "%d", 200 + i);
@@ -139,9 +145,7 @@ static void test_an_event_that_does_not_decode_gives_no_response_and_the_decoder
     (void)state;
     char err[512], event[] = "{\"Records\": 7}";
     router_result res;
-    probe_manifest("");
-    session *s = session_open(manifest_path, NULL, NULL, err, sizeof err);
-    if (!s) fail_msg("%s", err);
+    session *s = open_probe("");
     assert_null(session_process(s, event, strlen(event), NULL, &res, NULL, err, sizeof err));
     assert_non_null(strstr(err, "Records"));
     session_close(s);
@@ -185,9 +189,7 @@ static void test_the_invocation_deadline_stops_delivery_by_the_manifests_margin(
     size_t len;
     router_result res;
     for (int margin0 = 0; margin0 < 2; margin0++) {
-        probe_manifest(margin0 ? ",\"deadline_margin_ms\":0" : "");
-        session *s = session_open(manifest_path, NULL, NULL, err, sizeof err);
-        if (!s) fail_msg("%s", err);
+        session *s = open_probe(margin0 ? ",\"deadline_margin_ms\":0" : "");
         api_invocation inv = {"req-1", "arn:aws:lambda:eu-west-1:1:function:f", api_now_ms() + 10};
         char *event = one_insert("Orders", "301", false, &len);
         char *response = session_process(s, event, len, &inv, &res, NULL, err, sizeof err);
