@@ -78,7 +78,7 @@ struct router {
     size_t isolated;           /* handlers whose code runs in the worker */
     isolate *worker;           /* NULL without isolated handlers, or after it died */
     bool worker_has_event;     /* it decoded the event being delivered */
-    char restart_failed[512];  /* why a worker could not be started again in this event, so
+    char restart_failed[1024]; /* why a worker could not be started again in this event, so
                                   that its other records do not each fork one more to fail */
     size_t worker_first;       /* the first record of this batch the current worker was given */
     char *event;               /* the event's bytes as they came, for the worker */
