@@ -144,20 +144,28 @@ static router_handler *router_handler_of(const router *r, uint32_t id)
 
 static ddb_status router_exec(void *ctx, const isolate_request *q, char *reply, size_t cap);
 
-/* One request to the worker about handler id; false when it did not answer DDB_OK, with why
- * (its reply, or how it ended: then the worker is gone). */
-static bool router_ask(router *r, uint32_t op, uint32_t a, uint32_t id, const char *data,
-                       size_t len, int64_t timeout_ms, char *why, size_t cap)
+/* One request to the worker about handler id: its status in *st and its reply in why, or,
+ * when it crashed or timed out, how, with the worker stopped and gone. */
+static isolate_outcome router_request(router *r, uint32_t op, uint32_t a, uint32_t id,
+                                      const char *data, size_t len, int64_t timeout_ms,
+                                      ddb_status *st, char *why, size_t cap)
 {
     isolate_request q = {op, a, id, (char *)data, len};
-    ddb_status st = DDB_ERR_FAILED;
-    isolate_outcome o = isolate_call(r->worker, &q, timeout_ms, &st, why, cap);
+    isolate_outcome o = isolate_call(r->worker, &q, timeout_ms, st, why, cap);
     if (o != ISOLATE_DONE) {
         isolate_stop(r->worker);
         r->worker = NULL;
-        return false;
     }
-    return st == DDB_OK;
+    return o;
+}
+
+/* router_request whose answer is DDB_OK or not; false with why. */
+static bool router_ask(router *r, uint32_t op, uint32_t a, uint32_t id, const char *data,
+                       size_t len, int64_t timeout_ms, char *why, size_t cap)
+{
+    ddb_status st = DDB_ERR_FAILED;
+    return router_request(r, op, a, id, data, len, timeout_ms, &st, why, cap) == ISOLATE_DONE &&
+           st == DDB_OK;
 }
 
 /* Loads and starts remote handler h in the current worker; false with one line in err (and
@@ -639,9 +647,8 @@ static ddb_status router_isolated(router *r, const router_route *route, size_t j
         return DDB_ERR_FAILED;
     }
     h->in_batch = true;
-    isolate_request q = {ROUTER_OP_RECORD, rec->index, router_handler_id(r, route, j), NULL, 0};
-    isolate_outcome o = isolate_call(r->worker, &q, router_budget(r), &st, why, sizeof why);
-    if (o == ISOLATE_DONE) {
+    if (router_request(r, ROUTER_OP_RECORD, rec->index, router_handler_id(r, route, j), NULL, 0,
+                       router_budget(r), &st, why, sizeof why) == ISOLATE_DONE) {
         if (st != DDB_OK && h->batch_status == DDB_OK) h->batch_status = st;
         return st;
     }
@@ -686,12 +693,10 @@ static ddb_status router_end_handler(router *r, const router_route *route, size_
         log_error("plugin \"%s\" could not run on_batch_end: its worker process had died", h->handle.name);
         return DDB_ERR_FAILED;
     }
-    isolate_request q = {ROUTER_OP_END, 0, router_handler_id(r, route, j), NULL, 0};
-    if (isolate_call(r->worker, &q, router_budget(r), &st, why, sizeof why) == ISOLATE_DONE)
+    if (router_request(r, ROUTER_OP_END, 0, router_handler_id(r, route, j), NULL, 0,
+                       router_budget(r), &st, why, sizeof why) == ISOLATE_DONE)
         return st;
-    log_error("plugin \"%s\" %s in on_batch_end", h->handle.name, why);
-    isolate_stop(r->worker);
-    r->worker = NULL;
+    log_error("plugin \"%s\" %s in on_batch_end", h->handle.name, why); /* the worker is gone */
     return DDB_ERR_FAILED;
 }
 
