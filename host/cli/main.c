@@ -250,7 +250,7 @@ static int main_check(const main_options *o, int argc, char **argv)
     const manifest *m = session_manifest(s);
     size_t routes = m->count, handlers = 0;
     for (size_t i = 0; i < m->count; i++) handlers += m->routes[i].count;
-    router_describe(session_router(s), stdout);
+    session_describe(s, stdout);
     session_close(s);
     printf("ok: %zu route%s, %zu handler%s\n", routes, routes == 1 ? "" : "s", handlers,
            handlers == 1 ? "" : "s");

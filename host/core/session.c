@@ -94,7 +94,7 @@ char *session_process(session *s, char *buf, size_t len, const api_invocation *i
 
 const manifest *session_manifest(const session *s) { return router_manifest(s->router); }
 
-const router *session_router(const session *s) { return s->router; }
+void session_describe(const session *s, FILE *out) { router_describe(s->router, out); }
 
 size_t session_reserved(const session *s) { return event_decoder_reserved(s->decoder); }
 

@@ -6,6 +6,7 @@
 #define DDBHOST_SESSION_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "api.h"
 #include "manifest.h"
@@ -43,10 +44,11 @@ session *session_open(const char *manifest_path, const char *plugin, session_fai
 char *session_process(session *s, char *buf, size_t len, const api_invocation *inv,
                       router_result *res, session_times *times, char *err, size_t cap);
 
-/* The manifest and the router, for front doors that describe them (`check`, metrics).
- * Borrowed from s. */
+/* The manifest the session was opened with, for its settings (metrics) and its routes, in
+ * the order of router_result's route_records. Borrowed from s. */
 const manifest *session_manifest(const session *s);
-const router *session_router(const session *s);
+/* One line per route and handler, as `ddbhost check` prints them. */
+void session_describe(const session *s, FILE *out);
 /* Bytes the decoder holds between events, for --repeat and benchmarks. */
 size_t session_reserved(const session *s);
 

@@ -170,7 +170,7 @@ static void runtime_metric(json_object *defs, json_object *root, const char *nam
 }
 
 /* One CloudWatch Embedded Metric Format line for the invocation. */
-static void runtime_emit_metrics(const router *r, const router_result *res,
+static void runtime_emit_metrics(const manifest *m, const router_result *res,
                                  const session_times *times)
 {
     const char *function = getenv("AWS_LAMBDA_FUNCTION_NAME");
@@ -198,9 +198,9 @@ static void runtime_emit_metrics(const router *r, const router_result *res,
                    json_object_new_double(times->decode_ms));
     runtime_metric(defs, root, "HandlerTime", "Milliseconds",
                    json_object_new_double(times->deliver_ms));
-    for (size_t i = 0; i < router_route_count(r); i++) {
+    for (size_t i = 0; i < m->count; i++) {
         char name[300];
-        snprintf(name, sizeof name, "Records.%s", router_route_name(r, i));
+        snprintf(name, sizeof name, "Records.%s", m->routes[i].table);
         runtime_metric(defs, root, name, "Count",
                        json_object_new_int64((int64_t)res->route_records[i]));
     }
@@ -277,7 +277,7 @@ static bool runtime_invocation(runtime *rt, session *s)
     if (response) {
         snprintf(path, sizeof path, "invocation/%s/response", rt->request_id);
         status = runtime_request(rt, path, NULL, response, strlen(response), &res);
-        if (session_manifest(s)->metrics) runtime_emit_metrics(session_router(s), &result, &times);
+        if (session_manifest(s)->metrics) runtime_emit_metrics(session_manifest(s), &result, &times);
         free(response);
     } else {
         char message[1100];
