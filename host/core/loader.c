@@ -241,8 +241,8 @@ static bool loader_inspect_image(const char *path, const dynsym_image *img, load
 }
 
 /* loader_inspect of the file opened, which messages call path. */
-static bool loader_examine(const char *path, const char *opened, loader_inspection *out,
-                           char *err, size_t cap)
+static bool loader_examine(const char *path, const char *opened, const char *file,
+                           loader_inspection *out, char *err, size_t cap)
 {
     char why[PATH_MAX + 256];
     memset(out, 0, sizeof *out);
@@ -250,7 +250,7 @@ static bool loader_examine(const char *path, const char *opened, loader_inspecti
         snprintf(err, cap, "plugin \"%s\" %s", path, why);
         return false;
     }
-    int fd = open(opened, O_RDONLY | O_CLOEXEC);
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
         snprintf(err, cap, "cannot load plugin \"%s\": %s%s", path,
@@ -357,10 +357,19 @@ static char *loader_opened(const char *path, char *err, size_t cap)
     return opened;
 }
 
+/* The file the trust check judged, by its real path: what is read and loaded after the
+ * check, so that no link on the way can be pointed elsewhere in between. opened itself when
+ * it does not resolve (the open then says why). */
+static const char *loader_real(const char *opened, char real[PATH_MAX])
+{
+    return realpath(opened, real) ? real : opened;
+}
+
 bool loader_inspect(const char *path, loader_inspection *out, char *err, size_t cap)
 {
+    char real[PATH_MAX];
     char *opened = loader_opened(path, err, cap);
-    bool ok = opened && loader_examine(path, opened, out, err, cap);
+    bool ok = opened && loader_examine(path, opened, loader_real(opened, real), out, err, cap);
     free(opened);
     return ok;
 }
@@ -369,9 +378,11 @@ bool loader_open(const char *path, loader_plugin *out, char *err, size_t cap)
 {
     loader_inspection seen;
     memset(out, 0, sizeof *out);
+    char real[PATH_MAX];
     char *opened = loader_opened(path, err, cap);
-    bool ok = opened && loader_examine(path, opened, &seen, err, cap) &&
-              loader_load(path, opened, out, err, cap);
+    const char *file = opened ? loader_real(opened, real) : NULL;
+    bool ok = opened && loader_examine(path, opened, file, &seen, err, cap) &&
+              loader_load(path, file, out, err, cap);
     free(opened);
     if (!ok) loader_close(out);
     return ok;
