@@ -1,10 +1,7 @@
-/* runtime.c - ddbhost as an AWS Lambda custom runtime: the Runtime API (2018-06-01) loop.
- * Owns the one connection to the API (through http.c: plain HTTP/1.1 on a local socket, no
- * libcurl and its dozens of libraries to load at every cold start), the current invocation's
- * headers and the rules of the protocol: what is retried (a request that could not be sent),
- * what never is (a POST that went out), when to exit (the API is gone, or answered 500).
- * Every event goes through a session exactly as under `--invoke`; knows nothing of decoding
- * or plugins. */
+/* runtime.c - ddbhost as an AWS Lambda custom runtime: the Runtime API (2018-06-01) loop over
+ * http.c (no libcurl to load at each cold start). Owns the invocation's headers and the rules
+ * of the protocol: what is retried, what never is (a POST that went out), when to exit.
+ * Every event goes through a session as under `--invoke`; knows nothing of plugins. */
 #include "runtime.h"
 
 #include <json-c/json.h>
