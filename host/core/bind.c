@@ -1,8 +1,7 @@
 /* bind.c - bindings: calls an exported function of a plain shared library on each record,
- * with arguments taken from the record as the manifest's "bind" says, through libffi.
- * Owns the library handle, one prepared ffi_cif per bound event, the per-binding scratch the
- * arguments are computed into, the plain-JSON rendering of attribute values and the log line
- * of every record it fails. It never guesses a value: what cannot be passed exactly fails. */
+ * with arguments taken from the record as the manifest's "bind" says, through libffi. Owns
+ * the library, one ffi_cif per bound event and the scratch the arguments are computed into.
+ * It never guesses a value: what cannot be passed exactly fails the record. */
 #include "bind.h"
 
 #include <dlfcn.h>

@@ -1,8 +1,7 @@
-/* event.c - decodes a DynamoDB Streams Lambda event into ddb_records in one pass.
- * Owns the decoder's arena and scratch stacks, reused from one event to the next. Strings
- * are unescaped, NUL-terminated and base64-decoded in place in the caller's buffer; no
- * JSON tree is built. Every byte is validated (RFC 8259, UTF-8), nothing is read past the
- * end, and errors say where: a path such as Records[3].dynamodb.NewImage.price and a byte. */
+/* event.c - decodes a DynamoDB Streams Lambda event into ddb_records in one pass, no JSON
+ * tree: strings unescaped and base64 decoded in place, values in an arena reused between
+ * events. Every byte is validated (RFC 8259, UTF-8), nothing is read past the end, and an
+ * error says where: a path such as Records[3].dynamodb.NewImage.price and a byte. */
 #include "event.h"
 
 #include <setjmp.h>

@@ -1,8 +1,7 @@
-/* loader.c - decides whether the host may use a file it would dlopen, then opens a plugin.
- * Owns the trust check of every such file (plugins and bound libraries), the validation
- * order of the ABI contract (permissions, descriptor, size, magic, versions, callbacks, read
- * from the file before dlopen runs any of its code; then the name) and its refusal
- * messages. Calls no plugin function: on_init is the router's. */
+/* loader.c - decides whether the host may use a file it would dlopen (the trust check of
+ * plugins and bound libraries alike), then opens a plugin: descriptor and callbacks read from
+ * the file before dlopen runs any of its code, then its name; owns the refusal messages.
+ * Calls no plugin function: on_init is the router's. */
 #include "loader.h"
 
 #include <dlfcn.h>

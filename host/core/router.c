@@ -1,11 +1,7 @@
 /* router.c - joins a manifest to loaded plugins and delivers decoded records to them.
- * Owns each handler instance (plugin, state, handle), the per-batch failure marks, the
- * manifest it was made from, and the worker process of isolated handlers: an isolated
- * plugin is only inspected in the host and is loaded, initialised, called and finished in
- * the worker, which lives from router_new to router_free (another replaces it after a
- * crash) and decodes each event from its bytes itself. Decides what fails and what is
- * skipped under "stop" or "continue"; knows nothing of how the event arrived or how the
- * response leaves. */
+ * Owns the handler instances, the per-batch failure marks, the manifest it was made from and
+ * the worker of isolated handlers (which alone loads and calls them, from router_new to
+ * router_free); decides "stop" and "continue". Knows nothing of how events come and go. */
 #include "router.h"
 
 #include <errno.h>

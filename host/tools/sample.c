@@ -1,9 +1,7 @@
-/* sample.c - `ddbhost event`: writes a DynamoDB Streams event that looks like one Lambda
- * delivers (stream ARN, 21-digit sequence numbers, SizeBytes, timestamps, images by view
- * type), shaped by items given as plain JSON and marshalled to DynamoDB JSON. Owns a small
- * strict JSON reader (its pieces from text.c), because N must keep the text the user wrote and
- * json-c does not (it reads -0 as 0 and clamps integers beyond 64 bits). Nothing reaches
- * stdout until the whole event is built, so a refused option leaves it empty. */
+/* sample.c - `ddbhost event`: a DynamoDB Streams event as Lambda delivers one (stream ARN,
+ * sequence numbers, SizeBytes, images by view type) from items given as plain JSON. Owns a
+ * strict JSON reader (from text.c's pieces) because N must keep the text written, which
+ * json-c does not; nothing reaches stdout until the whole event is built. */
 #include "sample.h"
 
 #include <errno.h>

@@ -1,8 +1,7 @@
-/* scaffold.c - `ddbhost new NAME [DIR]`: writes a plugin project (the plugin, a test that
- * loads it as the host does, sample events, a Makefile, a CMakeLists.txt and a README) that
- * builds with nothing installed and runs under `ddbhost --invoke` as written. Owns the
- * project's templates; the plugin.h it copies is the one embedded in this binary. It never
- * writes into a directory that exists, and removes what it made when it fails halfway. */
+/* scaffold.c - `ddbhost new NAME [DIR]`: writes a plugin project (plugin, test, sample
+ * events, Makefile, CMakeLists.txt, README) from the templates embedded in this binary, that
+ * builds with nothing installed and runs under `ddbhost --invoke` as written. It never writes
+ * into a directory that exists, and removes what it made when it fails halfway. */
 #include "scaffold.h"
 
 #include <errno.h>
