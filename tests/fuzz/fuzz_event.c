@@ -1,4 +1,4 @@
-/* fuzz_event.c - libFuzzer target for the event decoder (host/event.c).
+/* fuzz_event.c - libFuzzer target for the event decoder (host/core/event.c).
  * One decoder lives across all inputs, as in the Lambda runtime loop. Every decoded record
  * and value is checked against what plugin.h promises plugins, and each input is decoded
  * twice to require the same outcome, which exposes state leaking from one event into the

@@ -1,4 +1,4 @@
-/* fuzz_manifest.c - libFuzzer target for the manifest parser (host/manifest.c).
+/* fuzz_manifest.c - libFuzzer target for the manifest parser (host/core/manifest.c).
  * Parses each input as a manifest living in a temporary directory that holds two dummy
  * plugin files (p.so and lib/q.so), so that valid manifests get all the way through.
  * Checks what callers rely on: a valid result, or one error line naming the manifest with

@@ -1,4 +1,4 @@
-/* fuzz_sample.c - libFuzzer target for `ddbhost event`'s item reader (host/sample.c): any
+/* fuzz_sample.c - libFuzzer target for `ddbhost event`'s item reader (host/tools/sample.c): any
  * bytes as the --new / --old item. It must refuse them with one line or write an event,
  * and every event it writes must be one the host's own decoder accepts, with the records
  * asked for. */

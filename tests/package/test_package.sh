@@ -172,6 +172,7 @@ for dev in null urandom; do
     fi
 done
 
+: > "$work/server.out"  # the port is read from it before the server may have written a byte
 python3 "$src/tests/runtime/server.py" --event "$event" --state "$work/state.jsonl" \
     > "$work/server.out" 2> "$work/server.err" &
 pids+=($!)
