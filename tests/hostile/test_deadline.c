@@ -48,27 +48,41 @@ static json_object *answer(json_object *log, size_t n)
     return NULL;
 }
 
-static void test_an_isolated_plugin_hanging_past_the_deadline_is_cut_off_in_time(void **state)
+/* Starts the server with args, then ddbhost serving it with the manifest text (and one more
+ * environment variable, when not NULL). */
+static void start(harness_server *s, harness_proc *h, const char *const args[], const char *text,
+                  const char *extra_env)
 {
     char manifest[1024], env_manifest[1100];
+    const char *const env[] = {env_manifest, extra_env, NULL};
+    assert_true(harness_write(manifest, sizeof manifest, "m.json", text));
+    snprintf(env_manifest, sizeof env_manifest, "DDBHOST_MANIFEST=%s", manifest);
+    assert_true(harness_server_start(s, args));
+    assert_true(harness_host_start(h, s->port, NULL, env));
+}
+
+/* Waits for the server to serve every event, then stops both. */
+static void wait_served(harness_server *s, harness_proc *h)
+{
+    bool served = harness_wait(&s->proc, WAIT_MS);
+    harness_stop(h);
+    harness_stop(&s->proc);
+    if (!served) dump(s, h);
+    assert_true(served);
+}
+
+static void test_an_isolated_plugin_hanging_past_the_deadline_is_cut_off_in_time(void **state)
+{
     const char *const args[] = {"--exit-when-done", "--timeout-ms", "3000", "--event", ORDERS,
                                 "--timeout-ms", "600000", "--event", NAMES, NULL};
-    const char *const env[] = {env_manifest, NULL};
     harness_server s;
     harness_proc h;
     (void)state;
     /* The record budget (30 s by default) is far beyond the 3 s invocation: the deadline
      * less its margin must cut the hung record short. */
-    assert_true(harness_write(manifest, sizeof manifest, "m.json", "{\"isolation\": \"process\", "
-                "\"deadline_margin_ms\": 1000, \"tables\": {\"Orders\": {\"plugin\": \"" HANG "\"}}}"));
-    snprintf(env_manifest, sizeof env_manifest, "DDBHOST_MANIFEST=%s", manifest);
-    assert_true(harness_server_start(&s, args));
-    assert_true(harness_host_start(&h, s.port, NULL, env));
-    bool served = harness_wait(&s.proc, WAIT_MS);
-    harness_stop(&h);
-    harness_stop(&s.proc);
-    if (!served) dump(&s, &h);
-    assert_true(served);
+    start(&s, &h, args, "{\"isolation\": \"process\", \"deadline_margin_ms\": 1000, \"tables\": "
+          "{\"Orders\": {\"plugin\": \"" HANG "\"}}}", NULL);
+    wait_served(&s, &h);
 
     json_object *log = harness_log(&s);
     json_object *first = answer(log, 0), *second = answer(log, 1);
@@ -91,25 +105,17 @@ static void test_an_isolated_plugin_hanging_past_the_deadline_is_cut_off_in_time
  * host, per invocation. Two invocations of 60 s, three records each. */
 static void test_an_isolated_plugin_sees_each_invocation_as_a_plugin_in_the_host_does(void **state)
 {
-    char manifest[1024], env_manifest[1100], lines[600], text[1024];
+    char lines[600], text[1024];
     const char *const args[] = {"--exit-when-done", "--timeout-ms", "60000", "--event", NAMES,
                                 "--event", NAMES, NULL};
-    const char *const env[] = {env_manifest, NULL};
     harness_server s;
     harness_proc h;
     (void)state;
     snprintf(lines, sizeof lines, "%s/lines", harness_dir());
     snprintf(text, sizeof text, "{\"isolation\": \"process\", \"tables\": {\"*\": {\"plugin\": "
              "\"" PROBE "\", \"config\": {\"path\": \"%s\"}}}}", lines);
-    assert_true(harness_write(manifest, sizeof manifest, "m.json", text));
-    snprintf(env_manifest, sizeof env_manifest, "DDBHOST_MANIFEST=%s", manifest);
-    assert_true(harness_server_start(&s, args));
-    assert_true(harness_host_start(&h, s.port, NULL, env));
-    bool served = harness_wait(&s.proc, WAIT_MS);
-    harness_stop(&h);
-    harness_stop(&s.proc);
-    if (!served) dump(&s, &h);
-    assert_true(served);
+    start(&s, &h, args, text, NULL);
+    wait_served(&s, &h);
 
     json_object *log = harness_log(&s);
     char *seen = harness_slurp(lines), *save = NULL, *line = strtok_r(seen, "\n", &save);
@@ -139,9 +145,8 @@ static void test_an_isolated_plugin_sees_each_invocation_as_a_plugin_in_the_host
  * gets /init/error with the one line the CLI prints, and the runtime exits 1. */
 static void test_an_isolated_plugin_crashing_in_on_init_is_an_init_error(void **state)
 {
-    char manifest[1024], env_manifest[1100], asan[1024], want[1024];
+    char asan[1024], want[1024];
     const char *const args[] = {"--event", NAMES, NULL};
-    const char *const env[] = {env_manifest, asan, NULL};
     const char *old = getenv("ASAN_OPTIONS");
     harness_server s;
     harness_proc h;
@@ -149,11 +154,8 @@ static void test_an_isolated_plugin_crashing_in_on_init_is_an_init_error(void **
     (void)state;
     /* The plain SIGSEGV a production build sees, not AddressSanitizer's report of it. */
     snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%shandle_segv=0", old ? old : "", old ? ":" : "");
-    assert_true(harness_write(manifest, sizeof manifest, "m.json", "{\"isolation\": \"process\", "
-                "\"tables\": {\"Orders\": {\"plugin\": \"" CRASH_IN_INIT "\"}}}"));
-    snprintf(env_manifest, sizeof env_manifest, "DDBHOST_MANIFEST=%s", manifest);
-    assert_true(harness_server_start(&s, args));
-    assert_true(harness_host_start(&h, s.port, NULL, env));
+    start(&s, &h, args, "{\"isolation\": \"process\", \"tables\": {\"Orders\": {\"plugin\": \""
+          CRASH_IN_INIT "\"}}}", asan);
     bool ended = harness_wait(&h, WAIT_MS);
     harness_stop(&h);
     harness_stop(&s.proc);
