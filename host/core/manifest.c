@@ -17,6 +17,7 @@
 
 #include <ddb/plugin.h>
 
+#include "log.h"
 #include "sys.h"
 #include "text.h"
 
@@ -838,6 +839,8 @@ static const manifest_stream manifest_stream_defaults = {
     .max_retries = -1,
     .starting_position = MANIFEST_TRIM_HORIZON,
     .parallelization_factor = 1,
+    .max_record_age_s = -1,
+    .tumbling_window_s = 0,
 };
 
 static void manifest_defaults(manifest *m)
@@ -847,7 +850,165 @@ static void manifest_defaults(manifest *m)
     m->metrics = false;
     m->isolated = false;
     m->record_timeout_ms = 30000;
-    m->function = (manifest_function){NULL, 256, 60, MANIFEST_X86_64};
+    m->function = (manifest_function){.memory_mb = 256, .timeout_s = 60,
+                                      .architecture = MANIFEST_X86_64, .log_retention_days = 30,
+                                      .log_level = DDB_LOG_INFO};
+}
+
+/* ---- AWS names: ARNs and filter patterns --------------------------------------------- */
+
+/* The six fields of an ARN, split at the colons outside ${...} (a CloudFormation pseudo
+ * parameter such as ${AWS::Partition}); the last keeps any further colons. False when the
+ * text has fewer than six fields or does not start with "arn:". */
+static bool manifest_arn_fields(const char *arn, ddb_str f[6])
+{
+    size_t k = 0, depth = 0;
+    const char *start = arn;
+    for (const char *p = arn; *p; p++) {
+        if (p[0] == '$' && p[1] == '{') depth++;
+        else if (*p == '}' && depth) depth--;
+        else if (*p == ':' && depth == 0 && k < 5) {
+            f[k++] = (ddb_str){start, (size_t)(p - start)};
+            start = p + 1;
+        }
+    }
+    if (k != 5) return false;
+    f[5] = (ddb_str){start, strlen(start)};
+    return f[0].len == 3 && memcmp(f[0].ptr, "arn", 3) == 0 && f[1].len > 0;
+}
+
+static bool manifest_field_is(ddb_str f, const char *s)
+{
+    return f.len == strlen(s) && memcmp(f.ptr, s, f.len) == 0;
+}
+
+/* A field holds only the given bytes, or pseudo parameters. */
+static bool manifest_field_of(ddb_str f, const char *allowed)
+{
+    for (size_t i = 0; i < f.len; i++) {
+        if (f.ptr[i] == '$' && i + 1 < f.len && f.ptr[i + 1] == '{') {
+            while (i < f.len && f.ptr[i] != '}') i++;
+            if (i == f.len) return false;
+        } else if (!strchr(allowed, f.ptr[i])) {
+            return false;
+        }
+    }
+    return f.len > 0;
+}
+
+#define MANIFEST_NAME_BYTES "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-."
+#define MANIFEST_REGION_BYTES "abcdefghijklmnopqrstuvwxyz0123456789-"
+
+/* "on_failure": where Lambda records a batch it discards. DynamoDB event source mappings take
+ * an SQS queue, an SNS topic or an S3 bucket (AWS::Lambda::EventSourceMapping OnFailure). */
+static bool manifest_destination_build(const manifest_ctx *c, const char *parent, json_object *obj,
+                                       manifest_stream *s)
+{
+    static const char *const services[] = {"sqs", "sns", "s3"};
+    char at[MANIFEST_AT_CAP], q[TEXT_QUOTE_CAP];
+    json_object *v;
+    if (!json_object_object_get_ex(obj, "on_failure", &v)) return true;
+    manifest_at(at, parent, "on_failure", -1);
+    const char *arn = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+    size_t len = arn ? strlen(arn) : 0;
+    ddb_str f[6];
+    if (!arn || len < 12 || len > 1024 || !manifest_arn_fields(arn, f))
+        return manifest_fail(c, at, "expected the ARN of an SQS queue, SNS topic or S3 bucket "
+                             "(arn:aws:sqs:REGION:ACCOUNT:QUEUE, arn:aws:sns:REGION:ACCOUNT:TOPIC or "
+                             "arn:aws:s3:::BUCKET), found %s",
+                             arn ? text_quote(q, sizeof q, arn) : manifest_kind(v));
+    int kind = 0;
+    while (kind < 3 && !manifest_field_is(f[2], services[kind])) kind++;
+    if (kind == 3)
+        return manifest_fail(c, at, "Lambda records the batches it discards from a DynamoDB stream "
+                             "only in an SQS queue, an SNS topic or an S3 bucket, and %s is the "
+                             "ARN of a %.*s resource", text_quote(q, sizeof q, arn),
+                             (int)f[2].len, f[2].ptr);
+    bool ok = kind == MANIFEST_DEST_S3
+                  ? f[3].len == 0 && f[4].len == 0 && manifest_field_of(f[5], MANIFEST_NAME_BYTES)
+                  : manifest_field_of(f[3], MANIFEST_REGION_BYTES) &&
+                        manifest_field_of(f[4], "0123456789") &&
+                        manifest_field_of(f[5], MANIFEST_NAME_BYTES);
+    if (!ok)
+        return manifest_fail(c, at, "%s is not the ARN of %s (expected %s)",
+                             text_quote(q, sizeof q, arn),
+                             kind == MANIFEST_DEST_S3 ? "an S3 bucket" : kind == MANIFEST_DEST_SQS
+                                                                             ? "an SQS queue"
+                                                                             : "an SNS topic",
+                             kind == MANIFEST_DEST_S3 ? "arn:aws:s3:::BUCKET: the bucket itself, "
+                                                        "with no key prefix"
+                             : kind == MANIFEST_DEST_SQS ? "arn:aws:sqs:REGION:ACCOUNT:QUEUE"
+                                                         : "arn:aws:sns:REGION:ACCOUNT:TOPIC");
+    if (!(s->on_failure = strdup(arn))) return manifest_fail(c, NULL, "out of memory");
+    s->on_failure_kind = (manifest_destination)kind;
+    return true;
+}
+
+/* One filter pattern's members below the top: each an object to descend or the array of
+ * values to match, as Lambda's filter rule syntax has them. */
+static bool manifest_pattern_values(const manifest_ctx *c, const char *at, json_object *obj)
+{
+    char sub[MANIFEST_AT_CAP];
+    json_object_object_foreach(obj, key, v) {
+        manifest_at(sub, at, key, -1);
+        if (json_object_is_type(v, json_type_object)) {
+            if (json_object_object_length(v) == 0)
+                return manifest_fail(c, sub, "expected an object of fields to match or an array "
+                                     "of values, found an empty object");
+            if (!manifest_pattern_values(c, sub, v)) return false;
+        } else if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0) {
+            return manifest_fail(c, sub, "expected an array of values to match (a filter rule "
+                                 "lists what it accepts: {\"S\": [\"shipped\"]}), found %s",
+                                 manifest_kind(v));
+        }
+    }
+    return true;
+}
+
+/* "filters": Lambda FilterCriteria patterns, checked for the mistakes Lambda would take
+ * silently (a pattern that matches nothing) or refuse at deploy time. */
+static bool manifest_filters_build(const manifest_ctx *c, const char *parent, json_object *obj,
+                                   manifest_stream *s)
+{
+    static const char *const fields[] = {"eventName", "eventID", "eventVersion", "eventSource",
+                                         "awsRegion", "eventSourceARN", "dynamodb",
+                                         "userIdentity", NULL};
+    char at[MANIFEST_AT_CAP], elem[MANIFEST_AT_CAP], q[TEXT_QUOTE_CAP];
+    json_object *v;
+    if (!json_object_object_get_ex(obj, "filters", &v)) return true;
+    manifest_at(at, parent, "filters", -1);
+    size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+    if (n < 1 || n > 10)
+        return manifest_fail(c, at, "expected an array of 1 to 10 filter patterns (Lambda allows 5 "
+                             "per event source mapping, 10 with a quota increase), found %s",
+                             n ? "more than 10" : manifest_kind(v));
+    for (size_t i = 0; i < n; i++) {
+        json_object *p = json_object_array_get_idx(v, i);
+        manifest_at(elem, at, NULL, (long)i);
+        if (!json_object_is_type(p, json_type_object) || json_object_object_length(p) == 0)
+            return manifest_fail(c, elem, "expected a filter pattern object "
+                                 "({\"dynamodb\": {\"NewImage\": {\"status\": {\"S\": "
+                                 "[\"shipped\"]}}}}), found %s",
+                                 json_object_is_type(p, json_type_object) ? "an empty object"
+                                                                          : manifest_kind(p));
+        json_object_object_foreach(p, key, member) {
+            (void)member;
+            size_t k = 0;
+            while (fields[k] && strcmp(fields[k], key) != 0) k++;
+            if (!fields[k])
+                return manifest_fail(c, elem, "%s is not a field of a stream record, so the pattern "
+                                     "would match nothing (hint: keys, images and the sequence "
+                                     "number are under \"dynamodb\": {\"dynamodb\": "
+                                     "{\"NewImage\": ...}})", text_quote(q, sizeof q, key));
+        }
+        if (!manifest_pattern_values(c, elem, p)) return false;
+        size_t len = strlen(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+        if (len > 4096)
+            return manifest_fail(c, elem, "the pattern is %zu characters as JSON, and Lambda takes "
+                                 "at most 4096", len);
+    }
+    s->filters = json_object_get(v);
+    return true;
 }
 
 /* A route's "stream": the knobs of its table's Lambda event source mapping. */
@@ -856,23 +1017,34 @@ static bool manifest_stream_build(const manifest_ctx *c, const char *at, json_ob
 {
     static const char *const keys[] = {"batch_size", "max_batching_window_s", "bisect_on_error",
                                        "max_retries", "starting_position",
-                                       "parallelization_factor", NULL};
+                                       "parallelization_factor", "max_record_age_s",
+                                       "tumbling_window_s", "on_failure", "filters", NULL};
     static const char *const positions[] = {"TRIM_HORIZON", "LATEST", NULL};
+    char sub[MANIFEST_AT_CAP];
     if (!json_object_is_type(v, json_type_object))
         return manifest_fail(c, at, "expected an object of event source settings "
                              "({\"batch_size\": ...}), found %s", manifest_kind(v));
     int position = (int)s->starting_position;
     bool ok = manifest_known_keys(c, at, v, keys, "\"batch_size\", \"max_batching_window_s\", "
-                                  "\"bisect_on_error\", \"max_retries\", \"starting_position\" or "
-                                  "\"parallelization_factor\"") &&
+                                  "\"bisect_on_error\", \"max_retries\", \"max_record_age_s\", "
+                                  "\"on_failure\", \"starting_position\", "
+                                  "\"parallelization_factor\", \"tumbling_window_s\" or "
+                                  "\"filters\"") &&
               manifest_int(c, at, v, "batch_size", 1, 10000, &s->batch_size) &&
               manifest_int(c, at, v, "max_batching_window_s", 0, 300, &s->max_batching_window_s) &&
               manifest_bool(c, at, v, "bisect_on_error", &s->bisect_on_error) &&
               manifest_int(c, at, v, "max_retries", -1, 10000, &s->max_retries) &&
+              manifest_int(c, at, v, "max_record_age_s", -1, 604800, &s->max_record_age_s) &&
               manifest_choice(c, at, v, "starting_position", positions,
                               "\"TRIM_HORIZON\" or \"LATEST\"", &position) &&
-              manifest_int(c, at, v, "parallelization_factor", 1, 10, &s->parallelization_factor);
+              manifest_int(c, at, v, "parallelization_factor", 1, 10, &s->parallelization_factor) &&
+              manifest_int(c, at, v, "tumbling_window_s", 0, 900, &s->tumbling_window_s) &&
+              manifest_destination_build(c, at, v, s) && manifest_filters_build(c, at, v, s);
     s->starting_position = (manifest_starting_position)position;
+    if (ok && s->max_record_age_s >= 0 && s->max_record_age_s < 60)
+        return manifest_fail(c, manifest_at(sub, at, "max_record_age_s", -1),
+                             "expected -1 (no limit) or an integer from 60 to 604800, found %" PRId64,
+                             s->max_record_age_s);
     return ok;
 }
 
@@ -942,18 +1114,178 @@ static bool manifest_route_build(const manifest_ctx *c, const char *table, json_
     return true;
 }
 
+/* One string or a non-empty array of strings, each accepted by ok; what names the expected
+ * form in the message. */
+static bool manifest_strings(const manifest_ctx *c, const char *at, json_object *v,
+                             bool (*ok)(const char *), const char *what)
+{
+    char elem[MANIFEST_AT_CAP], q[TEXT_QUOTE_CAP];
+    if (json_object_is_type(v, json_type_string)) {
+        if (ok(json_object_get_string(v))) return true;
+        return manifest_fail(c, at, "expected %s, found %s", what,
+                             text_quote(q, sizeof q, json_object_get_string(v)));
+    }
+    size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+    if (n == 0)
+        return manifest_fail(c, at, "expected %s or a non-empty array of them, found %s", what,
+                             json_object_is_type(v, json_type_array) ? "an empty array"
+                                                                      : manifest_kind(v));
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        const char *t = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+        if (!t || !ok(t))
+            return manifest_fail(c, manifest_at(elem, at, NULL, (long)i), "expected %s, found %s",
+                                 what, t ? text_quote(q, sizeof q, t) : manifest_kind(e));
+    }
+    return true;
+}
+
+/* An IAM action: "*" or service:Name, the name possibly with wildcards. */
+static bool manifest_action_ok(const char *a)
+{
+    const char *colon = strchr(a, ':');
+    if (strcmp(a, "*") == 0) return true;
+    if (!colon || colon == a) return false;
+    size_t service = (size_t)(colon - a);
+    return strspn(a, "abcdefghijklmnopqrstuvwxyz0123456789-") == service && colon[1] &&
+           strspn(colon + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789*?") ==
+               strlen(colon + 1);
+}
+
+static bool manifest_resource_ok(const char *r)
+{
+    ddb_str f[6];
+    return strcmp(r, "*") == 0 || manifest_arn_fields(r, f);
+}
+
+static bool manifest_managed_ok(const char *arn)
+{
+    ddb_str f[6];
+    return manifest_arn_fields(arn, f) && manifest_field_is(f[2], "iam") && f[3].len == 0 &&
+           f[4].len > 0 && f[5].len > 7 && memcmp(f[5].ptr, "policy/", 7) == 0;
+}
+
+/* One statement of "function.policy", as IAM takes it in a role's identity policy. */
+static bool manifest_statement(const manifest_ctx *c, const char *at, json_object *st)
+{
+    static const char *const keys[] = {"Sid", "Effect", "Action", "NotAction", "Resource",
+                                       "NotResource", "Condition", NULL};
+    static const char *const effects[] = {"Allow", "Deny", NULL};
+    char sub[MANIFEST_AT_CAP];
+    json_object *v;
+    int effect = 0;
+    if (!json_object_is_type(st, json_type_object))
+        return manifest_fail(c, at, "expected an IAM policy statement ({\"Effect\": \"Allow\", "
+                             "\"Action\": [...], \"Resource\": [...]}), found %s",
+                             manifest_kind(st));
+    if (json_object_object_get_ex(st, "Principal", NULL) ||
+        json_object_object_get_ex(st, "NotPrincipal", NULL))
+        return manifest_fail(c, at, "a statement of the function's role takes no \"Principal\": "
+                             "the role is the principal");
+    if (!manifest_known_keys(c, at, st, keys, "\"Sid\", \"Effect\", \"Action\", "
+                             "\"NotAction\", \"Resource\", \"NotResource\" or \"Condition\""))
+        return false;
+    if (!json_object_object_get_ex(st, "Effect", NULL))
+        return manifest_fail(c, at, "missing key \"Effect\" (\"Allow\" or \"Deny\")");
+    if (!manifest_choice(c, at, st, "Effect", effects, "\"Allow\" or \"Deny\"", &effect))
+        return false;
+    static const char *const pairs[2][2] = {{"Action", "NotAction"}, {"Resource", "NotResource"}};
+    for (int k = 0; k < 2; k++) {
+        bool a = json_object_object_get_ex(st, pairs[k][0], NULL);
+        bool b = json_object_object_get_ex(st, pairs[k][1], NULL);
+        if (a == b)
+            return manifest_fail(c, at, a ? "\"%s\" and \"%s\" together (expected one of them)"
+                                          : "missing key \"%s\" (or \"%s\")",
+                                 pairs[k][0], pairs[k][1]);
+        const char *key = pairs[k][a ? 0 : 1];
+        json_object_object_get_ex(st, key, &v);
+        if (!manifest_strings(c, manifest_at(sub, at, key, -1), v,
+                              k == 0 ? manifest_action_ok : manifest_resource_ok,
+                              k == 0 ? "an IAM action (\"s3:PutObject\", \"s3:Get*\" or \"*\")"
+                                     : "an ARN (\"arn:aws:s3:::bucket/*\") or \"*\""))
+            return false;
+    }
+    if (json_object_object_get_ex(st, "Sid", &v) &&
+        (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0 ||
+         strspn(json_object_get_string(v), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789") != (size_t)json_object_get_string_len(v)))
+        return manifest_fail(c, manifest_at(sub, at, "Sid", -1), "expected letters and digits only "
+                             "(IAM's rule for a statement id), found %s", manifest_kind(v));
+    if (json_object_object_get_ex(st, "Condition", &v) && !json_object_is_type(v, json_type_object))
+        return manifest_fail(c, manifest_at(sub, at, "Condition", -1), "expected an object of "
+                             "condition operators, found %s", manifest_kind(v));
+    return true;
+}
+
+/* "function.policy" and "function.managed_policies": what the plugins need beyond reading
+ * the streams, merged into the generated role. */
+static bool manifest_role_build(const manifest_ctx *c, json_object *fn, manifest_function *f)
+{
+    char at[MANIFEST_AT_CAP];
+    json_object *v;
+    if (json_object_object_get_ex(fn, "policy", &v)) {
+        size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+        if (n == 0)
+            return manifest_fail(c, "function.policy", "expected a non-empty array of IAM policy "
+                                 "statements, found %s",
+                                 json_object_is_type(v, json_type_array) ? "an empty array"
+                                                                          : manifest_kind(v));
+        for (size_t i = 0; i < n; i++)
+            if (!manifest_statement(c, manifest_at(at, "function.policy", NULL, (long)i),
+                                    json_object_array_get_idx(v, i)))
+                return false;
+        f->policy = json_object_get(v);
+    }
+    if (json_object_object_get_ex(fn, "managed_policies", &v)) {
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > 20)
+            return manifest_fail(c, "function.managed_policies", "expected an array of at most 20 "
+                                 "managed policy ARNs, found %s",
+                                 json_object_is_type(v, json_type_array) ? "more than 20"
+                                                                          : manifest_kind(v));
+        if (json_object_array_length(v) > 0 &&
+            !manifest_strings(c, "function.managed_policies", v, manifest_managed_ok,
+                              "a managed policy ARN (arn:aws:iam::aws:policy/NAME or "
+                              "arn:aws:iam::ACCOUNT:policy/NAME)"))
+            return false;
+        f->managed_policies = json_object_get(v);
+    }
+    return true;
+}
+
+/* "function.log_retention_days": one of the values CloudWatch Logs accepts. */
+static bool manifest_retention(const manifest_ctx *c, json_object *fn, manifest_function *f)
+{
+    static const int64_t days[] = {1,   3,   5,   7,   14,  30,   60,   90,   120,  150,  180,
+                                   365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653};
+    int64_t n = f->log_retention_days;
+    if (!manifest_int(c, "function", fn, "log_retention_days", 1, 3653, &n)) return false;
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++)
+        if (days[i] == n) {
+            f->log_retention_days = n;
+            return true;
+        }
+    return manifest_fail(c, "function.log_retention_days", "CloudWatch Logs keeps logs 1, 3, 5, 7, "
+                         "14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, "
+                         "2557, 2922, 3288 or 3653 days, not %" PRId64, n);
+}
+
 /* The top-level "function": what `ddbhost template` declares about the Lambda function. */
 static bool manifest_function_build(const manifest_ctx *c, json_object *v, manifest_function *f)
 {
-    static const char *const keys[] = {"name", "memory_mb", "timeout_s", "architecture", NULL};
+    static const char *const keys[] = {"name", "memory_mb", "timeout_s", "architecture",
+                                       "log_retention_days", "log_level", "policy",
+                                       "managed_policies", NULL};
     static const char *const architectures[] = {"x86_64", "arm64", NULL};
+    static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
     char q[TEXT_QUOTE_CAP];
     json_object *name;
     if (!json_object_is_type(v, json_type_object))
         return manifest_fail(c, "function", "expected an object describing the Lambda function "
                              "({\"memory_mb\": ...}), found %s", manifest_kind(v));
     if (!manifest_known_keys(c, "function", v, keys,
-                             "\"name\", \"memory_mb\", \"timeout_s\" or \"architecture\""))
+                             "\"name\", \"memory_mb\", \"timeout_s\", \"architecture\", "
+                             "\"log_retention_days\", \"log_level\", \"policy\" or "
+                             "\"managed_policies\""))
         return false;
     if (json_object_object_get_ex(v, "name", &name)) {
         const char *s = json_object_is_type(name, json_type_string) ? json_object_get_string(name)
@@ -966,12 +1298,16 @@ static bool manifest_function_build(const manifest_ctx *c, json_object *v, manif
                                  s ? text_quote(q, sizeof q, s) : manifest_kind(name));
         if (!(f->name = strdup(s))) return manifest_fail(c, NULL, "out of memory");
     }
-    int architecture = (int)f->architecture;
+    int architecture = (int)f->architecture, level = (int)f->log_level;
     bool ok = manifest_int(c, "function", v, "memory_mb", 128, 10240, &f->memory_mb) &&
               manifest_int(c, "function", v, "timeout_s", 1, 900, &f->timeout_s) &&
               manifest_choice(c, "function", v, "architecture", architectures,
-                              "\"x86_64\" or \"arm64\"", &architecture);
+                              "\"x86_64\" or \"arm64\"", &architecture) &&
+              manifest_choice(c, "function", v, "log_level", levels,
+                              "\"error\", \"warn\", \"info\" or \"debug\"", &level) &&
+              manifest_retention(c, v, f) && manifest_role_build(c, v, f);
     f->architecture = (manifest_architecture)architecture;
+    f->log_level = (ddb_log_level)level;
     return ok;
 }
 
@@ -1136,9 +1472,39 @@ void manifest_free(manifest *m)
         }
         free(r->handlers);
         free(r->table);
+        free(r->stream.on_failure);
+        json_object_put(r->stream.filters);
     }
     free(m->routes);
     free(m->path);
     free(m->function.name);
+    json_object_put(m->function.policy);
+    json_object_put(m->function.managed_policies);
     *m = (manifest){0};
+}
+
+size_t manifest_warn(const manifest *m)
+{
+    char q[TEXT_QUOTE_CAP], at[MANIFEST_AT_CAP], limit[128];
+    size_t n = 0;
+    for (size_t i = 0; i < m->count; i++) {
+        const manifest_route *r = &m->routes[i];
+        const manifest_stream *s = &r->stream;
+        if (strcmp(r->table, "*") == 0 || s->on_failure) continue;
+        if (s->max_retries >= 0 && s->max_record_age_s >= 0)
+            snprintf(limit, sizeof limit, "max_retries is %" PRId64 " and max_record_age_s is %"
+                     PRId64, s->max_retries, s->max_record_age_s);
+        else if (s->max_retries >= 0)
+            snprintf(limit, sizeof limit, "max_retries is %" PRId64, s->max_retries);
+        else if (s->max_record_age_s >= 0)
+            snprintf(limit, sizeof limit, "max_record_age_s is %" PRId64, s->max_record_age_s);
+        else
+            continue;
+        manifest_at(at, "tables", r->table, -1);
+        log_warn("manifest %s: %s.stream: %s and no \"on_failure\" is set: Lambda drops a batch "
+                 "that still fails with no trace (hint: set \"on_failure\" to the ARN of an SQS "
+                 "queue, SNS topic or S3 bucket)", text_quote(q, sizeof q, m->path), at, limit);
+        n++;
+    }
+    return n;
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ddb/plugin.h>
+
 struct json_object;
 
 #define MANIFEST_ALL_EVENTS 0xEu /* 1 << DDB_INSERT | 1 << DDB_MODIFY | 1 << DDB_REMOVE */
@@ -97,6 +99,13 @@ typedef enum manifest_starting_position {
     MANIFEST_LATEST = 1        /* only records written after the mapping is created */
 } manifest_starting_position;
 
+/* Where Lambda sends the record of a batch it discards. */
+typedef enum manifest_destination {
+    MANIFEST_DEST_SQS = 0,
+    MANIFEST_DEST_SNS = 1,
+    MANIFEST_DEST_S3 = 2
+} manifest_destination;
+
 /* A table's Lambda event source mapping, from the route's "stream" object; each field is
  * named after its property in AWS::Lambda::EventSourceMapping. Only `ddbhost template` reads
  * it: the host itself processes whatever batch Lambda sends. */
@@ -108,6 +117,14 @@ typedef struct manifest_stream {
                                    record expires from the stream, as Lambda does */
     manifest_starting_position starting_position; /* StartingPosition, default TRIM_HORIZON */
     int64_t parallelization_factor; /* ParallelizationFactor, 1..10, default 1 */
+    int64_t max_record_age_s;   /* MaximumRecordAgeInSeconds, -1 or 60..604800, default -1:
+                                   a record is dropped only when it expires from the stream */
+    int64_t tumbling_window_s;  /* TumblingWindowInSeconds, 0..900, default 0: no window */
+    char *on_failure;           /* DestinationConfig.OnFailure.Destination: the ARN of an SQS
+                                   queue, SNS topic or S3 bucket; NULL when absent; owned */
+    manifest_destination on_failure_kind; /* its service, when on_failure is set */
+    struct json_object *filters; /* "filters": an array of FilterCriteria patterns (objects),
+                                   NULL when absent; owned */
 } manifest_stream;
 
 typedef struct manifest_route {
@@ -130,6 +147,13 @@ typedef struct manifest_function {
     int64_t memory_mb;          /* MemorySize, 128..10240, default 256 */
     int64_t timeout_s;          /* Timeout, 1..900, default 60 */
     manifest_architecture architecture; /* Architectures, default x86_64 */
+    int64_t log_retention_days; /* the log group's RetentionInDays, one of CloudWatch's values
+                                   (1, 3, 5, 7, 14, 30, ...), default 30 */
+    ddb_log_level log_level;    /* LoggingConfig.ApplicationLogLevel, default info */
+    struct json_object *policy; /* "policy": IAM statements added to the role's policy,
+                                   validated; NULL when absent; owned */
+    struct json_object *managed_policies; /* "managed_policies": managed policy ARNs attached
+                                   to the role; NULL when absent; owned */
 } manifest_function;
 
 typedef struct manifest {
@@ -156,6 +180,10 @@ bool manifest_parse(const char *text, size_t len, const char *path, manifest *ou
  * other setting at its default. */
 bool manifest_single(const char *plugin, manifest *out, char *err, size_t cap);
 void manifest_free(manifest *m);
+
+/* Logs one warning (with a hint) per setting that lets Lambda drop records with no trace: a
+ * finite max_retries or max_record_age_s on a route without "on_failure". Returns how many. */
+size_t manifest_warn(const manifest *m);
 
 /* A message about the manifest at path found after it was parsed (a bound library that does
  * not load, say), in the manifest's own form: `manifest "PATH": AT: MESSAGE`. */

@@ -18,6 +18,7 @@
 
 #define DEPLOY_FUNCTION "DdbhostFunction" /* logical IDs of the template's own resources */
 #define DEPLOY_ROLE "DdbhostRole"
+#define DEPLOY_LOGS "DdbhostLogGroup"
 #define DEPLOY_ID_CAP 200 /* CloudFormation allows 255; leaves room for suffixes */
 #define DEPLOY_ARN "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:%s%s%s"
 
@@ -47,6 +48,20 @@ static json_object *deploy_arn(bool sub, const char *service, const char *a, con
     return sub ? deploy_pair("Fn::Sub", s) : s;
 }
 
+/* A text of the manifest's that may hold pseudo parameters (${AWS::AccountId}): inside
+ * Fn::Sub for the template when it does, as it is otherwise. */
+static json_object *deploy_text(bool sub, const char *text)
+{
+    json_object *s = json_object_new_string(text);
+    return sub && strstr(text, "${") ? deploy_pair("Fn::Sub", s) : s;
+}
+
+/* The name of the function's log group, which the template declares and the policy names. */
+static void deploy_log_group(const manifest *m, char *out, size_t cap)
+{
+    snprintf(out, cap, "/aws/lambda/%s", m->function.name ? m->function.name : "${AWS::StackName}");
+}
+
 /* ---- the policy ----------------------------------------------------------------------- */
 
 static json_object *deploy_statement(const char *sid, const char *const *actions, size_t n,
@@ -60,31 +75,109 @@ static json_object *deploy_statement(const char *sid, const char *const *actions
     return s;
 }
 
+/* The Sids of the statements deploy_policy writes, which the manifest's own cannot reuse. */
+static const char *const deploy_sids[] = {
+    "ReadTableStreams",           "ListStreamsTakesNoResourceArn", "WriteFunctionLogs",
+    "SendDiscardedBatchesToQueues", "PublishDiscardedBatchesToTopics",
+    "PutDiscardedBatchesInBuckets", "ListDiscardedBatchBuckets",
+};
+
+/* Adds text to the array a unless it holds it already (two routes may share a destination). */
+static void deploy_add_unique(json_object *a, bool sub, const char *text)
+{
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        json_object *e = json_object_array_get_idx(a, i), *inner;
+        if (json_object_object_get_ex(e, "Fn::Sub", &inner)) e = inner;
+        if (strcmp(json_object_get_string(e), text) == 0) return;
+    }
+    json_object_array_add(a, deploy_text(sub, text));
+}
+
+/* The statements that let Lambda record discarded batches at each route's "on_failure":
+ * exactly the action its service needs, on that ARN only (s3:PutObject on the bucket's
+ * objects and s3:ListBucket on the bucket, as Lambda's S3 destinations require). */
+static void deploy_destinations(const manifest *m, bool sub, json_object *statements)
+{
+    static const char *const send[] = {"sqs:SendMessage"}, *const publish[] = {"sns:Publish"},
+                             *const put[] = {"s3:PutObject"}, *const list[] = {"s3:ListBucket"};
+    json_object *queues = json_object_new_array(), *topics = json_object_new_array(),
+                *objects = json_object_new_array(), *buckets = json_object_new_array();
+    for (size_t i = 0; i < m->count; i++) {
+        const manifest_stream *s = &m->routes[i].stream;
+        if (!s->on_failure) continue;
+        if (s->on_failure_kind == MANIFEST_DEST_SQS) deploy_add_unique(queues, sub, s->on_failure);
+        if (s->on_failure_kind == MANIFEST_DEST_SNS) deploy_add_unique(topics, sub, s->on_failure);
+        if (s->on_failure_kind == MANIFEST_DEST_S3) {
+            char objects_arn[1100];
+            snprintf(objects_arn, sizeof objects_arn, "%s/*", s->on_failure);
+            deploy_add_unique(objects, sub, objects_arn);
+            deploy_add_unique(buckets, sub, s->on_failure);
+        }
+    }
+    json_object *lists[] = {queues, topics, objects, buckets};
+    const char *const *actions[] = {send, publish, put, list};
+    for (size_t k = 0; k < 4; k++) {
+        if (json_object_array_length(lists[k]) == 0) {
+            json_object_put(lists[k]);
+            continue;
+        }
+        json_object_array_add(statements, deploy_statement(deploy_sids[3 + k], actions[k], 1,
+                                                           lists[k]));
+    }
+}
+
+/* The manifest's own statements ("function.policy"), validated when it was read; in the
+ * template their resources with pseudo parameters go inside Fn::Sub. */
+static void deploy_user_statements(const manifest *m, bool sub, json_object *statements)
+{
+    for (size_t i = 0; m->function.policy && i < json_object_array_length(m->function.policy); i++) {
+        json_object *st = NULL;
+        json_object_deep_copy(json_object_array_get_idx(m->function.policy, i), &st, NULL);
+        if (!st) continue;
+        static const char *const keys[] = {"Resource", "NotResource"};
+        for (size_t k = 0; sub && k < 2; k++) {
+            json_object *r;
+            if (!json_object_object_get_ex(st, keys[k], &r)) continue;
+            if (json_object_is_type(r, json_type_string)) {
+                json_object_object_add(st, keys[k], deploy_text(true, json_object_get_string(r)));
+                continue;
+            }
+            for (size_t j = 0; j < json_object_array_length(r); j++)
+                json_object_array_put_idx(r, j, deploy_text(true, json_object_get_string(
+                                                                      json_object_array_get_idx(r, j))));
+        }
+        json_object_array_add(statements, st);
+    }
+}
+
 /* The execution role's policy. Reading a stream is granted on each named table's streams
  * only; ListStreams takes no resource ARN in IAM (the Service Authorization Reference lists
  * no resource type for it), so it gets "*" in a statement of its own, whose Sid says why: IAM
- * accepts no comment element. Logs go to the function's own log group. */
+ * accepts no comment element. Logs go to the function's own log group, which the template
+ * declares, so the role need not create it. Then the on-failure destinations and the
+ * manifest's own statements. */
 static json_object *deploy_policy(const manifest *m, bool sub)
 {
     static const char *const read[] = {"dynamodb:DescribeStream", "dynamodb:GetRecords",
                                        "dynamodb:GetShardIterator"};
     static const char *const list[] = {"dynamodb:ListStreams"};
-    static const char *const logs[] = {"logs:CreateLogGroup", "logs:CreateLogStream",
-                                       "logs:PutLogEvents"};
+    static const char *const logs[] = {"logs:CreateLogStream", "logs:PutLogEvents"};
     json_object *streams = json_object_new_array();
     for (size_t i = 0; i < m->count; i++)
         if (strcmp(m->routes[i].table, "*") != 0)
             json_object_array_add(streams, deploy_arn(sub, "dynamodb", "table/",
                                                       m->routes[i].table, "/stream/*"));
-    const char *name = m->function.name ? m->function.name : "${AWS::StackName}";
+    char group[128];
+    deploy_log_group(m, group, sizeof group);
     json_object *statements = json_object_new_array();
-    json_object_array_add(statements, deploy_statement("ReadTableStreams", read, 3, streams));
-    json_object_array_add(statements, deploy_statement("ListStreamsTakesNoResourceArn", list, 1,
+    json_object_array_add(statements, deploy_statement(deploy_sids[0], read, 3, streams));
+    json_object_array_add(statements, deploy_statement(deploy_sids[1], list, 1,
                                                        json_object_new_string("*")));
     json_object_array_add(statements,
-                          deploy_statement("WriteFunctionLogs", logs, 3,
-                                           deploy_arn(sub, "logs", "log-group:/aws/lambda/",
-                                                      name, ":*")));
+                          deploy_statement(deploy_sids[2], logs, 2,
+                                           deploy_arn(sub, "logs", "log-group:", group, ":*")));
+    deploy_destinations(m, sub, statements);
+    deploy_user_statements(m, sub, statements);
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "Version", json_object_new_string("2012-10-17"));
     json_object_object_add(doc, "Statement", statements);
@@ -151,23 +244,43 @@ static json_object *deploy_parameter(const char *table)
     return p;
 }
 
-/* {"Filters": [{"Pattern": "{\"eventName\":[...]}"}]} for the event names the route's
- * handlers take between them, or NULL when they take all three. */
+/* FilterCriteria for a route: its own "filters" patterns, each narrowed to the event names
+ * its handlers take between them unless the pattern names eventName itself; or, without
+ * patterns, one pattern of those event names. NULL when nothing is filtered. Lambda ORs the
+ * patterns, so narrowing each one narrows the whole. */
 static json_object *deploy_filter(const manifest_route *r)
 {
     unsigned mask = 0;
     for (size_t i = 0; i < r->count; i++) mask |= r->handlers[i].events;
-    if ((mask & MANIFEST_ALL_EVENTS) == MANIFEST_ALL_EVENTS) return NULL;
-    json_object *names = json_object_new_array();
-    for (int k = DDB_INSERT; k <= DDB_REMOVE; k++)
-        if (mask & 1u << k)
-            json_object_array_add(names, json_object_new_string(ddb_event_name_str((ddb_event_name)k)));
-    json_object *pattern = deploy_pair("eventName", names);
-    json_object *filter = deploy_pair(
-        "Pattern", json_object_new_string(json_object_to_json_string_ext(pattern, JSON_C_TO_STRING_PLAIN)));
-    json_object_put(pattern);
+    bool narrow = (mask & MANIFEST_ALL_EVENTS) != MANIFEST_ALL_EVENTS;
+    json_object *patterns = json_object_new_array();
+    size_t n = r->stream.filters ? json_object_array_length(r->stream.filters) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *p = NULL;
+        json_object_deep_copy(json_object_array_get_idx(r->stream.filters, i), &p, NULL);
+        if (p) json_object_array_add(patterns, p);
+    }
+    if (n == 0 && narrow) json_object_array_add(patterns, json_object_new_object());
     json_object *filters = json_object_new_array();
-    json_object_array_add(filters, filter);
+    for (size_t i = 0; i < json_object_array_length(patterns); i++) {
+        json_object *p = json_object_array_get_idx(patterns, i);
+        if (narrow && !json_object_object_get_ex(p, "eventName", NULL)) {
+            json_object *names = json_object_new_array();
+            for (int k = DDB_INSERT; k <= DDB_REMOVE; k++)
+                if (mask & 1u << k)
+                    json_object_array_add(names, json_object_new_string(
+                                                     ddb_event_name_str((ddb_event_name)k)));
+            json_object_object_add(p, "eventName", names);
+        }
+        json_object_array_add(filters,
+                              deploy_pair("Pattern", json_object_new_string(json_object_to_json_string_ext(
+                                                         p, JSON_C_TO_STRING_PLAIN))));
+    }
+    json_object_put(patterns);
+    if (json_object_array_length(filters) == 0) {
+        json_object_put(filters);
+        return NULL;
+    }
     return deploy_pair("Filters", filters);
 }
 
@@ -186,6 +299,15 @@ static json_object *deploy_event(const manifest_route *r, const char *param)
     json_object_object_add(p, "BisectBatchOnFunctionError",
                            json_object_new_boolean(s->bisect_on_error));
     json_object_object_add(p, "MaximumRetryAttempts", json_object_new_int64(s->max_retries));
+    json_object_object_add(p, "MaximumRecordAgeInSeconds",
+                           json_object_new_int64(s->max_record_age_s));
+    if (s->tumbling_window_s > 0)
+        json_object_object_add(p, "TumblingWindowInSeconds",
+                               json_object_new_int64(s->tumbling_window_s));
+    if (s->on_failure)
+        json_object_object_add(p, "DestinationConfig",
+                               deploy_pair("OnFailure", deploy_pair("Destination",
+                                                                    deploy_text(true, s->on_failure))));
     json_object_object_add(p, "ParallelizationFactor",
                            json_object_new_int64(s->parallelization_factor));
     json_object_object_add(p, "FunctionResponseTypes", deploy_strings(response_types, 1));
@@ -221,10 +343,48 @@ static json_object *deploy_role(const manifest *m)
     json_object *p = json_object_new_object();
     json_object_object_add(p, "AssumeRolePolicyDocument", assume);
     json_object_object_add(p, "Policies", policies);
+    json_object *managed = m->function.managed_policies;
+    if (managed && json_object_array_length(managed) > 0) {
+        json_object *arns = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(managed); i++)
+            json_object_array_add(arns, deploy_text(true, json_object_get_string(
+                                                              json_object_array_get_idx(managed, i))));
+        json_object_object_add(p, "ManagedPolicyArns", arns);
+    }
     json_object *role = json_object_new_object();
     json_object_object_add(role, "Type", json_object_new_string("AWS::IAM::Role"));
     json_object_object_add(role, "Properties", p);
     return role;
+}
+
+/* The function's log group, declared so that its retention is set and the role needs no
+ * logs:CreateLogGroup; the function names it in LoggingConfig, which also orders the two. */
+static json_object *deploy_logs(const manifest *m)
+{
+    char group[128];
+    deploy_log_group(m, group, sizeof group);
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "LogGroupName", deploy_text(true, group));
+    json_object_object_add(p, "RetentionInDays",
+                           json_object_new_int64(m->function.log_retention_days));
+    json_object *g = json_object_new_object();
+    json_object_object_add(g, "Type", json_object_new_string("AWS::Logs::LogGroup"));
+    json_object_object_add(g, "Properties", p);
+    return g;
+}
+
+/* LoggingConfig: JSON lines, which the host writes under AWS_LAMBDA_LOG_FORMAT=JSON, filtered
+ * by Lambda at the manifest's level, which the host also reads (AWS_LAMBDA_LOG_LEVEL). */
+static json_object *deploy_logging(const manifest *m)
+{
+    static const char *const levels[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "LogFormat", json_object_new_string("JSON"));
+    json_object_object_add(c, "ApplicationLogLevel",
+                           json_object_new_string(levels[m->function.log_level]));
+    json_object_object_add(c, "SystemLogLevel", json_object_new_string("INFO"));
+    json_object_object_add(c, "LogGroup", deploy_pair("Ref", json_object_new_string(DEPLOY_LOGS)));
+    return c;
 }
 
 static json_object *deploy_function(const manifest *m, char **ids, json_object *params)
@@ -253,6 +413,7 @@ static json_object *deploy_function(const manifest *m, char **ids, json_object *
     json_object_object_add(p, "MemorySize", json_object_new_int64(f->memory_mb));
     json_object_object_add(p, "Timeout", json_object_new_int64(f->timeout_s));
     json_object_object_add(p, "Role", deploy_pair("Fn::GetAtt", deploy_strings(role_arn, 2)));
+    json_object_object_add(p, "LoggingConfig", deploy_logging(m));
     json_object_object_add(p, "Events", events);
     json_object *fn = json_object_new_object();
     json_object_object_add(fn, "Type", json_object_new_string("AWS::Serverless::Function"));
@@ -275,6 +436,7 @@ static json_object *deploy_template(const manifest *m, char **ids)
     json_object *resources = json_object_new_object();
     json_object_object_add(resources, DEPLOY_FUNCTION, deploy_function(m, ids, params));
     json_object_object_add(resources, DEPLOY_ROLE, deploy_role(m));
+    json_object_object_add(resources, DEPLOY_LOGS, deploy_logs(m));
     json_object_object_add(t, "Resources", resources);
     json_object *name = json_object_new_object();
     json_object_object_add(name, "Description",
@@ -309,6 +471,30 @@ static bool deploy_load(const char *path, const char *what, manifest *m)
         if (strcmp(m->routes[i].table, "*") == 0)
             log_warn("manifest %s: tables.*: a \"*\" route cannot become an event source and is "
                      "left out of %s (hint: list the tables it should serve explicitly)", q, what);
+    size_t n = m->function.policy ? json_object_array_length(m->function.policy) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *sid;
+        if (!json_object_object_get_ex(json_object_array_get_idx(m->function.policy, i), "Sid", &sid))
+            continue;
+        const char *id = json_object_get_string(sid);
+        size_t k = 0, j = 0;
+        while (k < sizeof deploy_sids / sizeof deploy_sids[0] && strcmp(deploy_sids[k], id) != 0) k++;
+        for (; j < i; j++) {
+            json_object *other;
+            if (json_object_object_get_ex(json_object_array_get_idx(m->function.policy, j), "Sid",
+                                          &other) &&
+                strcmp(json_object_get_string(other), id) == 0)
+                break;
+        }
+        if (k < sizeof deploy_sids / sizeof deploy_sids[0] || j < i) {
+            log_error("manifest %s: function.policy[%zu].Sid: \"%s\" is %s, and IAM requires "
+                      "statement ids to be unique in a policy (hint: rename it or leave it out)",
+                      q, i, id, j < i ? "used by an earlier statement" : "a statement ddbhost writes");
+            manifest_free(m);
+            return false;
+        }
+    }
+    manifest_warn(m);
     return true;
 }
 
@@ -359,6 +545,16 @@ int deploy_policy_main(const char *manifest_path, FILE *out)
              "${AWS::Region}, ${AWS::AccountId}%s): use the document inside Fn::Sub, or replace "
              "them with your own values", m.function.name ? "" : ", and ${AWS::StackName} for the "
              "function's name, which function.name in the manifest fixes");
+    char group[128];
+    deploy_log_group(&m, group, sizeof group);
+    log_info("policy: the role may write to the log group %s but not create it: create it first "
+             "(aws logs create-log-group --log-group-name %s)", group, group);
+    size_t n = m.function.managed_policies ? json_object_array_length(m.function.managed_policies) : 0;
+    for (size_t i = 0; i < n; i++)
+        log_info("policy: attach the managed policy %s to the role as well (aws iam "
+                 "attach-role-policy --policy-arn %s)",
+                 json_object_get_string(json_object_array_get_idx(m.function.managed_policies, i)),
+                 json_object_get_string(json_object_array_get_idx(m.function.managed_policies, i)));
     json_object *doc = deploy_policy(&m, false);
     int status = deploy_print(doc, "the policy", out);
     json_object_put(doc);

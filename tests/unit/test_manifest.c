@@ -45,7 +45,8 @@ static int make_dir(void **state)
     "\"isolation\" or \"record_timeout_ms\""
 #define STREAM_KEYS                                                                           \
     "\"batch_size\", \"max_batching_window_s\", \"bisect_on_error\", \"max_retries\", "      \
-    "\"starting_position\" or \"parallelization_factor\""
+    "\"max_record_age_s\", \"on_failure\", \"starting_position\", "                          \
+    "\"parallelization_factor\", \"tumbling_window_s\" or \"filters\""
 
 /* ---- what a valid manifest yields ----------------------------------------------------- */
 
@@ -258,6 +259,10 @@ static void assert_default_stream(const manifest_stream *s)
     assert_int_equal(s->max_retries, -1);
     assert_int_equal(s->starting_position, MANIFEST_TRIM_HORIZON);
     assert_int_equal(s->parallelization_factor, 1);
+    assert_int_equal(s->max_record_age_s, -1);
+    assert_int_equal(s->tumbling_window_s, 0);
+    assert_null(s->on_failure);
+    assert_null(s->filters);
 }
 
 static void assert_defaults(const manifest *m)
@@ -269,6 +274,10 @@ static void assert_defaults(const manifest *m)
     assert_int_equal(m->function.memory_mb, 256);
     assert_int_equal(m->function.timeout_s, 60);
     assert_int_equal(m->function.architecture, MANIFEST_X86_64);
+    assert_int_equal(m->function.log_retention_days, 30);
+    assert_int_equal(m->function.log_level, DDB_LOG_INFO);
+    assert_null(m->function.policy);
+    assert_null(m->function.managed_policies);
     for (size_t i = 0; i < m->count; i++) assert_default_stream(&m->routes[i].stream);
 }
 
@@ -638,7 +647,8 @@ static void test_function_settings_are_checked_against_lambdas_limits(void **sta
                    "({\"memory_mb\": ...}), found a string");
     assert_refused("{'function': {'memory': 512}, 'tables': {'*': {'plugin': 'a.so'}}}",
                    "function: unknown key \"memory\" (expected \"name\", \"memory_mb\", "
-                   "\"timeout_s\" or \"architecture\")");
+                   "\"timeout_s\", \"architecture\", \"log_retention_days\", \"log_level\", "
+                   "\"policy\" or \"managed_policies\")");
     const char *name = "function.name: expected a Lambda function name (1 to 64 characters among "
                        "a-z A-Z 0-9 _ -), found %s";
     assert_refused("{'function': {'name': 'my function'}, 'tables': {'*': {'plugin': 'a.so'}}}",
@@ -756,7 +766,152 @@ static void test_stream_settings_are_checked_against_lambdas_limits(void **state
     assert_refused(STREAM("{'parallelization_factor': 2.0}"),
                    "tables.Orders.stream.parallelization_factor: expected an integer from 1 to 10, "
                    "found 2.0");
+    assert_refused(STREAM("{'max_record_age_s': 59}"), "tables.Orders.stream.max_record_age_s: "
+                   "expected -1 (no limit) or an integer from 60 to 604800, found 59");
+    assert_refused(STREAM("{'max_record_age_s': 604801}"), "tables.Orders.stream.max_record_age_s: "
+                   "expected an integer from -1 to 604800, found 604801");
+    assert_refused(STREAM("{'tumbling_window_s': 901}"), "tables.Orders.stream.tumbling_window_s: "
+                   "expected an integer from 0 to 900, found 901");
 #undef STREAM
+}
+
+static void test_on_failure_names_an_sqs_queue_sns_topic_or_s3_bucket(void **state)
+{
+    (void)state;
+    const char *json = "{'tables': {'Orders': {'handlers': {'plugin': 'a.so'}, 'stream': "
+                       "{'on_failure': %s}}}}";
+    char text[512];
+#define DEST(value) (snprintf(text, sizeof text, json, value), text)
+    manifest m = parse_ok(dq(DEST("'arn:aws:sqs:eu-west-1:123456789012:orders-dlq'")));
+    assert_string_equal(m.routes[0].stream.on_failure, "arn:aws:sqs:eu-west-1:123456789012:orders-dlq");
+    assert_int_equal(m.routes[0].stream.on_failure_kind, MANIFEST_DEST_SQS);
+    manifest_free(&m);
+    m = parse_ok(dq(DEST("'arn:aws-cn:sns:cn-north-1:123456789012:failed'")));
+    assert_int_equal(m.routes[0].stream.on_failure_kind, MANIFEST_DEST_SNS);
+    manifest_free(&m);
+    m = parse_ok(dq(DEST("'arn:aws:s3:::orders-failures'")));
+    assert_int_equal(m.routes[0].stream.on_failure_kind, MANIFEST_DEST_S3);
+    manifest_free(&m);
+    /* a template's pseudo parameters hold colons of their own */
+    m = parse_ok(dq(DEST("'arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:dlq'")));
+    assert_int_equal(m.routes[0].stream.on_failure_kind, MANIFEST_DEST_SQS);
+    manifest_free(&m);
+
+    const char *expected = "tables.Orders.stream.on_failure: expected the ARN of an SQS queue, SNS "
+                           "topic or S3 bucket (arn:aws:sqs:REGION:ACCOUNT:QUEUE, "
+                           "arn:aws:sns:REGION:ACCOUNT:TOPIC or arn:aws:s3:::BUCKET), found %s";
+    assert_refused(DEST("'orders-dlq'"), expected, "\"orders-dlq\"");
+    assert_refused(DEST("42"), expected, "a number");
+    assert_refused(DEST("'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq'"), expected,
+                   "\"https://sqs.eu-west-1.amazonaws.com/123456789012/dlq\"");
+    assert_refused(DEST("'arn:aws:lambda:eu-west-1:123456789012:function:f'"),
+                   "tables.Orders.stream.on_failure: Lambda records the batches it discards from a "
+                   "DynamoDB stream only in an SQS queue, an SNS topic or an S3 bucket, and "
+                   "\"arn:aws:lambda:eu-west-1:123456789012:function:f\" is the ARN of a lambda "
+                   "resource");
+    assert_refused(DEST("'arn:aws:s3:::orders-failures/discarded'"),
+                   "tables.Orders.stream.on_failure: \"arn:aws:s3:::orders-failures/discarded\" is "
+                   "not the ARN of an S3 bucket (expected arn:aws:s3:::BUCKET: the bucket itself, "
+                   "with no key prefix)");
+    assert_refused(DEST("'arn:aws:sqs:eu-west-1:1234:dlq/x'"),
+                   "tables.Orders.stream.on_failure: \"arn:aws:sqs:eu-west-1:1234:dlq/x\" is not "
+                   "the ARN of an SQS queue (expected arn:aws:sqs:REGION:ACCOUNT:QUEUE)");
+#undef DEST
+}
+
+static void test_filters_are_lambda_filter_patterns_on_a_stream_record(void **state)
+{
+    (void)state;
+    const char *json = "{'tables': {'Orders': {'handlers': {'plugin': 'a.so'}, 'stream': "
+                       "{'filters': %s}}}}";
+    char text[6000];
+#define FILTERS(value) (snprintf(text, sizeof text, json, value), text)
+    manifest m = parse_ok(dq(FILTERS("[{'dynamodb': {'NewImage': {'status': {'S': ['shipped']}}}},"
+                                     " {'eventName': ['REMOVE']}]")));
+    assert_int_equal(json_object_array_length(m.routes[0].stream.filters), 2);
+    manifest_free(&m);
+    assert_refused(FILTERS("{'eventName': ['INSERT']}"), "tables.Orders.stream.filters: expected an "
+                   "array of 1 to 10 filter patterns (Lambda allows 5 per event source mapping, 10 "
+                   "with a quota increase), found an object");
+    assert_refused(FILTERS("[{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}]"),
+                   "tables.Orders.stream.filters: expected an array of 1 to 10 filter patterns "
+                   "(Lambda allows 5 per event source mapping, 10 with a quota increase), found "
+                   "more than 10");
+    assert_refused(FILTERS("['eventName']"),
+                   "tables.Orders.stream.filters[0]: expected a filter pattern object "
+                   "({\"dynamodb\": {\"NewImage\": {\"status\": {\"S\": [\"shipped\"]}}}}), "
+                   "found a string");
+    assert_refused(FILTERS("[{'NewImage': {'status': {'S': ['shipped']}}}]"),
+                   "tables.Orders.stream.filters[0]: \"NewImage\" is not a field of a stream "
+                   "record, so the pattern would match nothing (hint: keys, images and the sequence "
+                   "number are under \"dynamodb\": {\"dynamodb\": {\"NewImage\": ...}})");
+    assert_refused(FILTERS("[{'dynamodb': {'NewImage': {'status': {'S': 'shipped'}}}}]"),
+                   "tables.Orders.stream.filters[0].dynamodb.NewImage.status.S: expected an array "
+                   "of values to match (a filter rule lists what it accepts: {\"S\": "
+                   "[\"shipped\"]}), found a string");
+    /* {"eventID":["x..."]}: 16 characters around the value */
+    char big[4200];
+    memset(big, 'x', 4090);
+    big[4090] = '\0';
+    snprintf(text, sizeof text, "{\"tables\": {\"Orders\": {\"handlers\": {\"plugin\": \"a.so\"}, "
+             "\"stream\": {\"filters\": [{\"eventID\": [\"%s\"]}]}}}}", big);
+    assert_refused_text(text, strlen(text), "tables.Orders.stream.filters[0]: the pattern is 4106 "
+                        "characters as JSON, and Lambda takes at most 4096");
+#undef FILTERS
+}
+
+static void test_the_role_takes_iam_statements_and_managed_policies(void **state)
+{
+    (void)state;
+    manifest m = parse_ok(dq(
+        "{'tables': {'*': {'plugin': 'a.so'}}, 'function': {'log_retention_days': 365, "
+        "'log_level': 'warn', 'policy': [{'Sid': 'WriteArchive', 'Effect': 'Allow', 'Action': "
+        "'s3:PutObject', 'Resource': ['arn:aws:s3:::orders-archive/*']}, {'Effect': 'Deny', "
+        "'NotAction': ['s3:Get*'], 'Resource': '*', 'Condition': {'Bool': "
+        "{'aws:SecureTransport': 'false'}}}], 'managed_policies': "
+        "['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess']}}"));
+    assert_int_equal(m.function.log_retention_days, 365);
+    assert_int_equal(m.function.log_level, DDB_LOG_WARN);
+    assert_int_equal(json_object_array_length(m.function.policy), 2);
+    assert_int_equal(json_object_array_length(m.function.managed_policies), 1);
+    manifest_free(&m);
+
+    const char *json = "{'tables': {'*': {'plugin': 'a.so'}}, 'function': %s}";
+    char text[1024];
+#define FN(value) (snprintf(text, sizeof text, json, value), text)
+    assert_refused(FN("{'log_retention_days': 31}"), "function.log_retention_days: CloudWatch Logs "
+                   "keeps logs 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, "
+                   "1096, 1827, 2192, 2557, 2922, 3288 or 3653 days, not 31");
+    assert_refused(FN("{'log_level': 'trace'}"), "function.log_level: expected \"error\", "
+                   "\"warn\", \"info\" or \"debug\", found \"trace\"");
+    assert_refused(FN("{'policy': {'Effect': 'Allow'}}"), "function.policy: expected a non-empty "
+                   "array of IAM policy statements, found an object");
+    assert_refused(FN("{'policy': [{'Action': 's3:PutObject', 'Resource': '*'}]}"),
+                   "function.policy[0]: missing key \"Effect\" (\"Allow\" or \"Deny\")");
+    assert_refused(FN("{'policy': [{'Effect': 'allow', 'Action': 's3:PutObject', 'Resource': '*'}]}"),
+                   "function.policy[0].Effect: expected \"Allow\" or \"Deny\", found \"allow\" "
+                   "(the case matters)");
+    assert_refused(FN("{'policy': [{'Effect': 'Allow', 'Resource': '*'}]}"),
+                   "function.policy[0]: missing key \"Action\" (or \"NotAction\")");
+    assert_refused(FN("{'policy': [{'Effect': 'Allow', 'Action': 's3:PutObject'}]}"),
+                   "function.policy[0]: missing key \"Resource\" (or \"NotResource\")");
+    assert_refused(FN("{'policy': [{'Effect': 'Allow', 'Action': ['s3:PutObject', 'PutObject'], "
+                      "'Resource': '*'}]}"),
+                   "function.policy[0].Action[1]: expected an IAM action (\"s3:PutObject\", "
+                   "\"s3:Get*\" or \"*\"), found \"PutObject\"");
+    assert_refused(FN("{'policy': [{'Effect': 'Allow', 'Action': 's3:PutObject', 'Resource': "
+                      "'orders-archive'}]}"),
+                   "function.policy[0].Resource: expected an ARN (\"arn:aws:s3:::bucket/*\") or "
+                   "\"*\", found \"orders-archive\"");
+    assert_refused(FN("{'policy': [{'Effect': 'Allow', 'Principal': '*', 'Action': 's3:PutObject', "
+                      "'Resource': '*'}]}"),
+                   "function.policy[0]: a statement of the function's role takes no "
+                   "\"Principal\": the role is the principal");
+    assert_refused(FN("{'managed_policies': ['AmazonS3ReadOnlyAccess']}"),
+                   "function.managed_policies[0]: expected a managed policy ARN "
+                   "(arn:aws:iam::aws:policy/NAME or arn:aws:iam::ACCOUNT:policy/NAME), found "
+                   "\"AmazonS3ReadOnlyAccess\"");
+#undef FN
 }
 
 static void test_an_error_message_is_cut_to_the_callers_buffer(void **state)
@@ -844,6 +999,9 @@ int main(void)
         cmocka_unit_test(test_a_route_with_stream_settings_needs_handlers_and_no_plugin_beside_them),
         cmocka_unit_test(test_a_star_route_takes_no_stream_settings),
         cmocka_unit_test(test_stream_settings_are_checked_against_lambdas_limits),
+        cmocka_unit_test(test_on_failure_names_an_sqs_queue_sns_topic_or_s3_bucket),
+        cmocka_unit_test(test_filters_are_lambda_filter_patterns_on_a_stream_record),
+        cmocka_unit_test(test_the_role_takes_iam_statements_and_managed_policies),
         cmocka_unit_test(test_an_error_message_is_cut_to_the_callers_buffer),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
