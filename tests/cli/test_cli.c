@@ -555,6 +555,30 @@ static void test_check_lists_every_handler_with_its_events_and_the_totals(void *
                NULL);
 }
 
+static void test_check_warns_once_per_route_whose_failed_records_would_leave_no_trace(void **state)
+{
+    char m[4096], want[4096 + 512];
+    run_output r;
+    (void)state;
+    cli_manifest(m, sizeof m, "dropping.json",
+                 "{\"tables\": {"
+                 "\"Orders\": {\"handlers\": {\"plugin\": \"" FAIL_WHEN "\"}, \"stream\": "
+                 "{\"max_retries\": 10}},"
+                 " \"Users\": {\"handlers\": {\"plugin\": \"" FAIL_WHEN "\"}, \"stream\": "
+                 "{\"max_retries\": 10, \"on_failure\": \"arn:aws:sqs:eu-west-1:123456789012:q\"}}}}");
+    CLI_RUN(&r, NULL, "check", m);
+    snprintf(want, sizeof want,
+             "ddbhost: warning: manifest \"%s\": tables.Orders.stream: max_retries is 10 and no "
+             "\"on_failure\" is set: Lambda drops a batch that still fails with no trace (hint: "
+             "set \"on_failure\" to the ARN of an SQS queue, SNS topic or S3 bucket)\n", m);
+    /* a warning, not a refusal: the manifest is valid and check says so */
+    cli_expect(&r, 0,
+               "Orders: fail-when 1.0.0 (" FAIL_WHEN ") on INSERT, MODIFY, REMOVE\n"
+               "Users: fail-when 1.0.0 (" FAIL_WHEN ") on INSERT, MODIFY, REMOVE\n"
+               "ok: 2 routes, 2 handlers\n",
+               want);
+}
+
 static void test_check_refuses_a_manifest_with_an_unknown_key_naming_it(void **state)
 {
     char m[4096], prefix[4200];
@@ -668,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_when_a_first_handler_fails_under_stop_the_second_is_not_called),
         cmocka_unit_test(test_the_response_comes_after_what_plugins_print_in_on_fini),
         cmocka_unit_test(test_check_lists_every_handler_with_its_events_and_the_totals),
+        cmocka_unit_test(test_check_warns_once_per_route_whose_failed_records_would_leave_no_trace),
         cmocka_unit_test(test_check_refuses_a_manifest_with_an_unknown_key_naming_it),
         cmocka_unit_test(test_check_refuses_an_unknown_event_name_naming_it),
         cmocka_unit_test(test_check_refuses_a_manifest_that_is_not_json),

@@ -510,6 +510,238 @@ static void test_the_policy_names_the_log_group_of_a_named_function(void **state
     assert_non_null(strstr(r->out, "log-group:/aws/lambda/orders-audit:*"));
 }
 
+/* ---- what a batch that keeps failing becomes --------------------------------------------- */
+
+static const char *const destinations_manifest =
+    "{'tables': {"
+    "'Orders': {'handlers': {'plugin': 'a.so'}, 'stream': {'max_retries': 5, "
+    "'max_record_age_s': 3600, 'on_failure': 'arn:aws:sqs:eu-west-1:123456789012:orders-dlq'}},"
+    "'Users': {'handlers': {'plugin': 'a.so'}, 'stream': {'max_retries': 2, "
+    "'on_failure': 'arn:aws:sqs:eu-west-1:123456789012:orders-dlq'}},"
+    "'Audit': {'handlers': {'plugin': 'a.so'}, 'stream': {'max_retries': 2, "
+    "'on_failure': 'arn:aws:s3:::audit-failures'}},"
+    "'Carts': {'handlers': {'plugin': 'a.so'}, 'stream': {'max_record_age_s': 60, "
+    "'on_failure': 'arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:carts-failed'}},"
+    "'Plain': {'plugin': 'a.so'}}}";
+
+static void test_a_route_with_on_failure_gets_its_destination_and_record_age(void **state)
+{
+    (void)state;
+    run *r = run_on(deploy_template_main, destinations_manifest);
+    assert_int_equal(r->status, 0);
+    assert_string_equal(r->err, ""); /* every finite limit has a destination: no warning */
+    json_object *events = events_of(r->doc);
+    json_object *p = get(events, "Orders", "Properties", NULL);
+    assert_string_equal(str(get(p, "DestinationConfig", "OnFailure", "Destination", NULL)),
+                        "arn:aws:sqs:eu-west-1:123456789012:orders-dlq");
+    assert_int_equal(json_object_get_int(get(p, "MaximumRecordAgeInSeconds", NULL)), 3600);
+    assert_int_equal(json_object_get_int(get(p, "MaximumRetryAttempts", NULL)), 5);
+    p = get(events, "Carts", "Properties", NULL);
+    assert_string_equal(str(get(p, "DestinationConfig", "OnFailure", "Destination", "Fn::Sub", NULL)),
+                        "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:carts-failed");
+    p = get(events, "Plain", "Properties", NULL);
+    assert_false(has(p, "DestinationConfig"));
+    assert_int_equal(json_object_get_int(get(p, "MaximumRecordAgeInSeconds", NULL)), -1);
+    assert_false(has(p, "TumblingWindowInSeconds"));
+}
+
+static void test_the_policy_grants_each_destination_its_one_action_on_its_arn(void **state)
+{
+    (void)state;
+    run *r = run_on(deploy_policy_main, destinations_manifest);
+    assert_int_equal(r->status, 0);
+    json_object *all = get(r->doc, "Statement", NULL);
+    assert_int_equal(json_object_array_length(all), 3 + 4);
+    const char *res[4];
+    /* two routes share the queue: it is granted once */
+    json_object *st = statement(r->doc, "SendDiscardedBatchesToQueues");
+    assert_string_equal(json_object_to_json_string_ext(get(st, "Action", NULL), JSON_C_TO_STRING_PLAIN),
+                        "[\"sqs:SendMessage\"]");
+    assert_int_equal(resources(st, false, res, 4), 1);
+    assert_string_equal(res[0], "arn:aws:sqs:eu-west-1:123456789012:orders-dlq");
+    st = statement(r->doc, "PublishDiscardedBatchesToTopics");
+    assert_string_equal(json_object_to_json_string_ext(get(st, "Action", NULL), JSON_C_TO_STRING_PLAIN),
+                        "[\"sns:Publish\"]");
+    assert_int_equal(resources(st, false, res, 4), 1);
+    assert_string_equal(res[0], "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:carts-failed");
+    /* S3 takes the objects and the listing of that bucket, nothing wider */
+    st = statement(r->doc, "PutDiscardedBatchesInBuckets");
+    assert_string_equal(json_object_to_json_string_ext(get(st, "Action", NULL), JSON_C_TO_STRING_PLAIN),
+                        "[\"s3:PutObject\"]");
+    assert_int_equal(resources(st, false, res, 4), 1);
+    assert_string_equal(res[0], "arn:aws:s3:::audit-failures/*");
+    st = statement(r->doc, "ListDiscardedBatchBuckets");
+    assert_string_equal(json_object_to_json_string_ext(get(st, "Action", NULL), JSON_C_TO_STRING_PLAIN),
+                        "[\"s3:ListBucket\"]");
+    assert_int_equal(resources(st, false, res, 4), 1);
+    assert_string_equal(res[0], "arn:aws:s3:::audit-failures");
+}
+
+static void test_the_template_warns_when_a_finite_limit_drops_records_with_no_trace(void **state)
+{
+    (void)state;
+    char want[1024];
+    run *r = run_on(deploy_template_main,
+                    "{'tables': {'Orders': {'handlers': {'plugin': 'a.so'}, 'stream': "
+                    "{'max_record_age_s': 600}}, 'Users': {'handlers': {'plugin': 'a.so'}, "
+                    "'stream': {'max_retries': 0, 'max_record_age_s': 60}}, 'Carts': {'plugin': "
+                    "'a.so'}}}");
+    assert_int_equal(r->status, 0);
+    snprintf(want, sizeof want,
+             "ddbhost: warning: manifest \"%s\": tables.Orders.stream: max_record_age_s is 600 and "
+             "no \"on_failure\" is set: Lambda drops a batch that still fails with no trace "
+             "(hint: set \"on_failure\" to the ARN of an SQS queue, SNS topic or S3 bucket)\n"
+             "ddbhost: warning: manifest \"%s\": tables.Users.stream: max_retries is 0 and "
+             "max_record_age_s is 60 and no \"on_failure\" is set: Lambda drops a batch that still "
+             "fails with no trace (hint: set \"on_failure\" to the ARN of an SQS queue, SNS topic "
+             "or S3 bucket)\n", mpath, mpath);
+    assert_string_equal(r->err, want);
+}
+
+/* ---- filters ------------------------------------------------------------------------------ */
+
+static json_object *patterns_of(json_object *events, const char *id)
+{
+    json_object *filters = get(events, id, "Properties", "FilterCriteria", "Filters", NULL);
+    json_object *out = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(filters); i++) {
+        json_object *pattern = json_tokener_parse(str(get(idx(filters, i), "Pattern", NULL)));
+        assert_non_null(pattern);
+        json_object_array_add(out, pattern);
+    }
+    return out;
+}
+
+static void test_a_routes_own_patterns_are_narrowed_to_the_events_its_handlers_take(void **state)
+{
+    (void)state;
+    run *r = run_on(deploy_template_main,
+                    "{'tables': {"
+                    "'Orders': {'handlers': [{'plugin': 'a.so', 'events': ['MODIFY']}], 'stream': "
+                    "{'filters': [{'dynamodb': {'NewImage': {'status': {'S': ['shipped']}}}}, "
+                    "{'eventName': ['REMOVE'], 'dynamodb': {'Keys': {'id': {'S': [{'prefix': "
+                    "'vip-'}]}}}}]}},"
+                    "'Users': {'handlers': {'plugin': 'a.so'}, 'stream': {'filters': "
+                    "[{'dynamodb': {'NewImage': {'active': {'BOOL': [true]}}}}]}}}}");
+    assert_int_equal(r->status, 0);
+    json_object *events = events_of(r->doc);
+    json_object *orders = patterns_of(events, "Orders");
+    assert_int_equal(json_object_array_length(orders), 2);
+    /* a pattern that says nothing of eventName gets the handlers' events: Lambda ORs patterns */
+    assert_string_equal(json_object_to_json_string_ext(idx(orders, 0), JSON_C_TO_STRING_PLAIN),
+                        "{\"dynamodb\":{\"NewImage\":{\"status\":{\"S\":[\"shipped\"]}}},"
+                        "\"eventName\":[\"MODIFY\"]}");
+    /* one that names eventName keeps what it says */
+    assert_string_equal(json_object_to_json_string_ext(idx(orders, 1), JSON_C_TO_STRING_PLAIN),
+                        "{\"eventName\":[\"REMOVE\"],\"dynamodb\":{\"Keys\":{\"id\":{\"S\":"
+                        "[{\"prefix\":\"vip-\"}]}}}}");
+    json_object *users = patterns_of(events, "Users");
+    assert_int_equal(json_object_array_length(users), 1);
+    assert_string_equal(json_object_to_json_string_ext(idx(users, 0), JSON_C_TO_STRING_PLAIN),
+                        "{\"dynamodb\":{\"NewImage\":{\"active\":{\"BOOL\":[true]}}}}");
+    json_object_put(orders);
+    json_object_put(users);
+}
+
+/* ---- the role the plugins use, and the logs ---------------------------------------------- */
+
+static const char *const role_manifest =
+    "{'tables': {'Orders': {'plugin': 'a.so'}}, 'function': {'name': 'orders-archive', "
+    "'log_retention_days': 14, 'log_level': 'debug', 'policy': [{'Sid': 'WriteArchive', "
+    "'Effect': 'Allow', 'Action': ['s3:PutObject'], 'Resource': "
+    "['arn:${AWS::Partition}:s3:::archive-${AWS::AccountId}/orders/*', "
+    "'arn:aws:s3:::orders-archive/*']}, {'Effect': 'Allow', 'Action': 'kms:GenerateDataKey', "
+    "'Resource': 'arn:aws:kms:eu-west-1:123456789012:key/abc', 'Condition': {'StringEquals': "
+    "{'kms:ViaService': 's3.eu-west-1.amazonaws.com'}}}], 'managed_policies': "
+    "['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', "
+    "'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/orders-extra']}}";
+
+static void test_the_manifests_statements_and_managed_policies_join_the_role(void **state)
+{
+    (void)state;
+    run *r = run_on(deploy_template_main, role_manifest);
+    assert_int_equal(r->status, 0);
+    json_object *p = get(r->doc, "Resources", "DdbhostRole", "Properties", NULL);
+    json_object *managed = get(p, "ManagedPolicyArns", NULL);
+    assert_int_equal(json_object_array_length(managed), 2);
+    assert_string_equal(str(idx(managed, 0)), "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess");
+    assert_string_equal(str(get(idx(managed, 1), "Fn::Sub", NULL)),
+                        "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/orders-extra");
+    json_object *doc = get(idx(get(p, "Policies", NULL), 0), "PolicyDocument", NULL);
+    json_object *all = get(doc, "Statement", NULL);
+    assert_int_equal(json_object_array_length(all), 3 + 2);
+    json_object *mine = statement(doc, "WriteArchive");
+    json_object *res = get(mine, "Resource", NULL);
+    assert_string_equal(str(get(idx(res, 0), "Fn::Sub", NULL)),
+                        "arn:${AWS::Partition}:s3:::archive-${AWS::AccountId}/orders/*");
+    assert_string_equal(str(idx(res, 1)), "arn:aws:s3:::orders-archive/*");
+    json_object *kms = idx(all, 4);
+    assert_false(has(kms, "Sid"));
+    assert_string_equal(str(get(kms, "Action", NULL)), "kms:GenerateDataKey");
+    assert_string_equal(str(get(kms, "Resource", NULL)), "arn:aws:kms:eu-west-1:123456789012:key/abc");
+    assert_string_equal(str(get(kms, "Condition", "StringEquals", "kms:ViaService", NULL)),
+                        "s3.eu-west-1.amazonaws.com");
+
+    /* the printed policy has the same statements, as text, and names what to attach */
+    r = run_on(deploy_policy_main, role_manifest);
+    assert_int_equal(r->status, 0);
+    assert_int_equal(json_object_array_length(get(r->doc, "Statement", NULL)), 5);
+    assert_string_equal(str(idx(get(statement(r->doc, "WriteArchive"), "Resource", NULL), 0)),
+                        "arn:${AWS::Partition}:s3:::archive-${AWS::AccountId}/orders/*");
+    assert_non_null(strstr(r->err, "ddbhost: policy: attach the managed policy "
+                                   "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess to the role as "
+                                   "well (aws iam attach-role-policy --policy-arn "
+                                   "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess)\n"));
+}
+
+static void test_a_statement_id_used_twice_is_refused(void **state)
+{
+    (void)state;
+    char want[512];
+    const char *const manifests[] = {
+        "{'tables': {'Orders': {'plugin': 'a.so'}}, 'function': {'policy': [{'Sid': "
+        "'ReadTableStreams', 'Effect': 'Allow', 'Action': 's3:GetObject', 'Resource': '*'}]}}",
+        "{'tables': {'Orders': {'plugin': 'a.so'}}, 'function': {'policy': [{'Sid': 'A', 'Effect': "
+        "'Allow', 'Action': 's3:GetObject', 'Resource': '*'}, {'Sid': 'A', 'Effect': 'Deny', "
+        "'Action': 's3:PutObject', 'Resource': '*'}]}}"};
+    const char *const why[] = {"function.policy[0].Sid: \"ReadTableStreams\" is a statement "
+                               "ddbhost writes",
+                               "function.policy[1].Sid: \"A\" is used by an earlier statement"};
+    for (int i = 0; i < 2; i++) {
+        run *r = run_on(deploy_template_main, manifests[i]);
+        assert_int_equal(r->status, 1);
+        assert_null(r->doc);
+        snprintf(want, sizeof want, "ddbhost: error: manifest \"%s\": %s, and IAM requires "
+                 "statement ids to be unique in a policy (hint: rename it or leave it out)\n",
+                 mpath, why[i]);
+        assert_string_equal(r->err, want);
+    }
+}
+
+static void test_the_function_logs_json_to_a_log_group_the_template_declares(void **state)
+{
+    (void)state;
+    run *r = run_on(deploy_template_main, role_manifest);
+    assert_int_equal(r->status, 0);
+    json_object *group = get(r->doc, "Resources", "DdbhostLogGroup", NULL);
+    assert_string_equal(str(get(group, "Type", NULL)), "AWS::Logs::LogGroup");
+    assert_string_equal(str(get(group, "Properties", "LogGroupName", NULL)), "/aws/lambda/orders-archive");
+    assert_int_equal(json_object_get_int(get(group, "Properties", "RetentionInDays", NULL)), 14);
+    json_object *logging = get(r->doc, "Resources", "DdbhostFunction", "Properties", "LoggingConfig", NULL);
+    assert_string_equal(str(get(logging, "LogFormat", NULL)), "JSON");
+    assert_string_equal(str(get(logging, "ApplicationLogLevel", NULL)), "DEBUG");
+    assert_string_equal(str(get(logging, "SystemLogLevel", NULL)), "INFO");
+    assert_string_equal(str(get(logging, "LogGroup", "Ref", NULL)), "DdbhostLogGroup");
+
+    /* unnamed, the function is named after the stack, and so is its log group; 30 days */
+    r = run_on(deploy_template_main, "{'tables': {'Orders': {'plugin': 'a.so'}}}");
+    group = get(r->doc, "Resources", "DdbhostLogGroup", "Properties", NULL);
+    assert_string_equal(str(get(group, "LogGroupName", "Fn::Sub", NULL)), "/aws/lambda/${AWS::StackName}");
+    assert_int_equal(json_object_get_int(get(group, "RetentionInDays", NULL)), 30);
+    assert_string_equal(str(get(r->doc, "Resources", "DdbhostFunction", "Properties", "LoggingConfig",
+                                "ApplicationLogLevel", NULL)), "INFO");
+}
+
 static int free_last_run(void **state)
 {
     json_object_put(last_run.doc);
@@ -532,6 +764,13 @@ int main(void)
         cmocka_unit_test(test_a_deadline_margin_that_fills_the_timeout_is_refused),
         cmocka_unit_test(test_the_policy_reads_the_streams_of_the_named_tables_only),
         cmocka_unit_test(test_the_policy_names_the_log_group_of_a_named_function),
+        cmocka_unit_test(test_a_route_with_on_failure_gets_its_destination_and_record_age),
+        cmocka_unit_test(test_the_policy_grants_each_destination_its_one_action_on_its_arn),
+        cmocka_unit_test(test_the_template_warns_when_a_finite_limit_drops_records_with_no_trace),
+        cmocka_unit_test(test_a_routes_own_patterns_are_narrowed_to_the_events_its_handlers_take),
+        cmocka_unit_test(test_the_manifests_statements_and_managed_policies_join_the_role),
+        cmocka_unit_test(test_a_statement_id_used_twice_is_refused),
+        cmocka_unit_test(test_the_function_logs_json_to_a_log_group_the_template_declares),
     };
     return cmocka_run_group_tests(tests, make_dir, free_last_run);
 }
