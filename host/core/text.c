@@ -3,6 +3,7 @@
  * Owns no state and never allocates; it knows nothing of events, manifests or plugins. */
 #include "text.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -144,6 +145,164 @@ size_t text_number(const char *s, const char *end, const char **stop)
 bad:
     if (stop) *stop = p;
     return 0;
+}
+
+/* ---- whole JSON texts ------------------------------------------------------------------ */
+
+typedef struct text_scan {
+    const char *s, *p, *end;
+    char *why;
+    size_t cap;
+} text_scan;
+
+__attribute__((format(printf, 3, 4))) static bool text_fail(text_scan *t, const char *at,
+                                                            const char *fmt, ...)
+{
+    char what[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(t->why, t->cap, "invalid JSON at byte %zu: %s", (size_t)(at - t->s), what);
+    return false;
+}
+
+static bool text_unexpected(text_scan *t, const char *expected)
+{
+    if (t->p >= t->end) return text_fail(t, t->p, "unexpected end of input");
+    unsigned char c = (unsigned char)*t->p;
+    if (c >= 0x20 && c < 0x7f) return text_fail(t, t->p, "expected %s, found '%c'", expected, c);
+    return text_fail(t, t->p, "expected %s, found byte 0x%02x", expected, c);
+}
+
+static void text_ws(text_scan *t)
+{
+    while (t->p < t->end && (*t->p == ' ' || *t->p == '\n' || *t->p == '\r' || *t->p == '\t'))
+        t->p++;
+}
+
+/* At a '"': over the string, checked as the event decoder checks one. */
+static bool text_scan_string(text_scan *t)
+{
+    const char *p = t->p + 1, *end = t->end;
+    for (;;) {
+        if (p >= end) return text_fail(t, end, "unexpected end of input in a string");
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') break;
+        if (c < 0x20) return text_fail(t, p, "unescaped control character 0x%02x in a string", c);
+        if (c == '\\') {
+            char scratch[4];
+            size_t used, written;
+            switch (text_unescape(p, end, scratch, &used, &written)) {
+            case TEXT_OK: p += used; continue;
+            case TEXT_END: return text_fail(t, end, "unexpected end of input in a string");
+            case TEXT_BAD_HEX: return text_fail(t, p + used, "invalid \\u escape");
+            case TEXT_LONE_SURROGATE: return text_fail(t, p, "\\u%.4s is an unpaired surrogate", p + 2);
+            case TEXT_BAD_ESCAPE:
+                return text_fail(t, p, "invalid escape '\\%c'", p[1] >= 0x20 && p[1] < 0x7f ? p[1] : '?');
+            }
+        }
+        size_t n = c < 0x80 ? 1 : text_utf8_len(p, end);
+        if (n == 0) {
+            snprintf(t->why, t->cap, "invalid UTF-8 at byte %zu", (size_t)(p - t->s));
+            return false;
+        }
+        p += n;
+    }
+    t->p = p + 1;
+    return true;
+}
+
+static bool text_literal(text_scan *t, const char *word, size_t n)
+{
+    if ((size_t)(t->end - t->p) < n || memcmp(t->p, word, n) != 0)
+        return text_unexpected(t, "a JSON value");
+    t->p += n;
+    return true;
+}
+
+/* `"key":` at the cursor, white space around it. */
+static bool text_scan_key(text_scan *t)
+{
+    text_ws(t);
+    if (t->p >= t->end || *t->p != '"') return text_unexpected(t, "a string key");
+    if (!text_scan_string(t)) return false;
+    text_ws(t);
+    if (t->p >= t->end || *t->p != ':') return text_unexpected(t, "':'");
+    t->p++;
+    return true;
+}
+
+/* Over one JSON value (white space before it too), without recursion. */
+static bool text_scan_value(text_scan *t)
+{
+    char stack[TEXT_JSON_MAX_DEPTH];
+    size_t depth = 0, n;
+    const char *stop;
+    for (;;) {
+        text_ws(t);
+        char c = t->p < t->end ? *t->p : 0;
+        bool ok = true;
+        switch (c) {
+        case '{':
+        case '[':
+            if (depth == TEXT_JSON_MAX_DEPTH)
+                return text_fail(t, t->p, "nested deeper than %d levels", TEXT_JSON_MAX_DEPTH);
+            stack[depth++] = c;
+            t->p++;
+            text_ws(t);
+            if (t->p < t->end && *t->p == (c == '{' ? '}' : ']')) {
+                t->p++;
+                depth--;
+                break;
+            }
+            if (c == '{' && !text_scan_key(t)) return false;
+            continue; /* now at the first value */
+        case '"': ok = text_scan_string(t); break;
+        case 't': ok = text_literal(t, "true", 4); break;
+        case 'f': ok = text_literal(t, "false", 5); break;
+        case 'n': ok = text_literal(t, "null", 4); break;
+        default:
+            if (!(n = text_number(t->p, t->end, &stop))) {
+                if (c != '-' && !(c >= '0' && c <= '9')) return text_unexpected(t, "a JSON value");
+                t->p = stop;
+                return text_unexpected(t, "a digit");
+            }
+            t->p += n;
+        }
+        if (!ok) return false;
+        /* After a value: close containers or move to the next member. */
+        for (;;) {
+            if (depth == 0) return true;
+            text_ws(t);
+            char open = stack[depth - 1];
+            if (t->p < t->end && *t->p == ',') {
+                t->p++;
+                if (open == '{' && !text_scan_key(t)) return false;
+                break;
+            }
+            if (t->p >= t->end || *t->p != (open == '{' ? '}' : ']'))
+                return text_unexpected(t, open == '{' ? "',' or '}'" : "',' or ']'");
+            t->p++;
+            depth--;
+        }
+    }
+}
+
+bool text_json_object(const char *s, size_t len, char *why, size_t cap)
+{
+    text_scan t = {s, s, s ? s + len : s, why, cap};
+    text_ws(&t);
+    if (t.p >= t.end) return text_fail(&t, t.p, "the text is empty");
+    char first = *t.p;
+    if (!text_scan_value(&t)) return false;
+    text_ws(&t);
+    if (t.p < t.end) return text_fail(&t, t.p, "unexpected data after the value");
+    if (first == '{') return true;
+    snprintf(why, cap, "expected a JSON object, found %s",
+             first == '[' ? "an array" : first == '"' ? "a string"
+             : first == 't' || first == 'f' ? "a boolean" : first == 'n' ? "null" : "a number");
+    return false;
 }
 
 /* ---- writing --------------------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #ifndef DDBHOST_TEXT_H
 #define DDBHOST_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,16 @@ text_status text_unescape(const char *s, const char *end, char *out, size_t *use
  * that starts at s, before end; 0 when there is none, with *stop (when not NULL) at the first
  * byte where a digit was expected. */
 size_t text_number(const char *s, const char *end, const char **stop);
+
+/* How deep arrays and objects may nest in a JSON text: the event decoder's limit too, so that
+ * a text the host writes into a response reads back when Lambda sends it again. */
+#define TEXT_JSON_MAX_DEPTH 512
+
+/* Whether s (len bytes) is one JSON object, white space around it allowed: RFC 8259 with
+ * UTF-8 checked as text_utf8_len checks it and nesting up to TEXT_JSON_MAX_DEPTH, the grammar
+ * of the event decoder. False with one line in why (cap bytes), e.g. `invalid JSON at byte 7:
+ * expected ',' or '}', found 'x'` or `expected a JSON object, found an array`. */
+bool text_json_object(const char *s, size_t len, char *why, size_t cap);
 
 /* ---- writing --------------------------------------------------------------------------- */
 

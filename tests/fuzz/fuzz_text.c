@@ -3,7 +3,8 @@
  * back to the same bytes (each byte that is not UTF-8 as U+FFFD) and it measures what it
  * writes; a quoted value, a one-line message and a key path are one line within their
  * buffer; an escape never decodes longer than it was, and always to UTF-8; a number's length
- * is a number's. abort() otherwise. */
+ * is a number's; a text text_json_object accepts is a JSON object json-c reads, and its
+ * refusals are one line. abort() otherwise. */
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -121,6 +122,22 @@ static void fuzz_reads(char *s, size_t n)
     }
 }
 
+static void fuzz_object(const char *s, size_t n)
+{
+    char why[160];
+    if (!text_json_object(s, n, why, sizeof why)) {
+        fuzz_check(strlen(why) < sizeof why && fuzz_one_line(why), "a refusal is one line");
+        return;
+    }
+    json_tokener *tok = json_tokener_new_ex(TEXT_JSON_MAX_DEPTH + 1);
+    if (!tok) return;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *o = json_tokener_parse_ex(tok, s, (int)n);
+    fuzz_check(o && json_object_is_type(o, json_type_object), "json-c reads an accepted object");
+    json_object_put(o);
+    json_tokener_free(tok);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);
@@ -130,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_escape(s, size);
     fuzz_quotes(s, size, s);
     fuzz_reads(s, size);
+    fuzz_object(s, size);
     free(s);
     return 0;
 }

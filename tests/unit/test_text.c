@@ -392,6 +392,115 @@ static void test_escaped_text_reads_back_as_the_same_bytes(void **state)
     json_object_put(o);
 }
 
+/* ---- whole JSON texts ------------------------------------------------------------------ */
+
+/* Why text_json_object refuses s, or "" when it accepts it. */
+static const char *object_refusal(const char *s, size_t len)
+{
+    static char why[256];
+    why[0] = '\0';
+    if (text_json_object(s, len, why, sizeof why)) return "";
+    assert_true(why[0] != '\0');
+    return why;
+}
+
+static void test_a_json_object_is_accepted_with_white_space_around_it(void **state)
+{
+    (void)state;
+    assert_string_equal(object_refusal(S("{}")), "");
+    assert_string_equal(object_refusal(S(" \n{ \"sum\" : \"12\" ,\"n\":[1,-2.5e3,true,false,null,"
+                                         "{\"deep\":[[]]}],\"caf\\u00e9\":\"\xC3\xA9\\ud83e\\udd8a\"}\t\r\n")),
+                        "");
+}
+
+static void test_a_json_value_that_is_not_an_object_is_named(void **state)
+{
+    (void)state;
+    assert_string_equal(object_refusal(S("[1]")), "expected a JSON object, found an array");
+    assert_string_equal(object_refusal(S("\"x\"")), "expected a JSON object, found a string");
+    assert_string_equal(object_refusal(S(" 12")), "expected a JSON object, found a number");
+    assert_string_equal(object_refusal(S("null")), "expected a JSON object, found null");
+    assert_string_equal(object_refusal(S("true")), "expected a JSON object, found a boolean");
+}
+
+static void test_text_that_is_not_json_says_where_and_why(void **state)
+{
+    (void)state;
+    assert_string_equal(object_refusal(S("")), "invalid JSON at byte 0: the text is empty");
+    assert_string_equal(object_refusal(NULL, 0), "invalid JSON at byte 0: the text is empty");
+    assert_string_equal(object_refusal(S("{\"a\":1,}")),
+                        "invalid JSON at byte 7: expected a string key, found '}'");
+    assert_string_equal(object_refusal(S("{\"a\" 1}")),
+                        "invalid JSON at byte 5: expected ':', found '1'");
+    assert_string_equal(object_refusal(S("{\"a\":1 x")),
+                        "invalid JSON at byte 7: expected ',' or '}', found 'x'");
+    assert_string_equal(object_refusal(S("{\"a\":[1}")),
+                        "invalid JSON at byte 7: expected ',' or ']', found '}'");
+    assert_string_equal(object_refusal(S("{\"a\":")), "invalid JSON at byte 5: unexpected end of input");
+    assert_string_equal(object_refusal(S("{\"a\":01}")),
+                        "invalid JSON at byte 6: expected ',' or '}', found '1'");
+    assert_string_equal(object_refusal(S("{\"a\":-}")),
+                        "invalid JSON at byte 6: expected a digit, found '}'");
+    assert_string_equal(object_refusal(S("{\"a\":NaN}")),
+                        "invalid JSON at byte 5: expected a JSON value, found 'N'");
+    assert_string_equal(object_refusal(S("{\"a\":tru}")),
+                        "invalid JSON at byte 5: expected a JSON value, found 't'");
+    assert_string_equal(object_refusal(S("{'a':1}")),
+                        "invalid JSON at byte 1: expected a string key, found '''");
+    assert_string_equal(object_refusal(S("{} {}")),
+                        "invalid JSON at byte 3: unexpected data after the value");
+    assert_string_equal(object_refusal(S("{\"a\":1}\0")),
+                        "invalid JSON at byte 7: unexpected data after the value");
+}
+
+static void test_strings_in_a_json_object_are_checked_as_the_decoder_checks_them(void **state)
+{
+    (void)state;
+    assert_string_equal(object_refusal(S("{\"a\":\"x\ny\"}")),
+                        "invalid JSON at byte 7: unescaped control character 0x0a in a string");
+    assert_string_equal(object_refusal(S("{\"a\":\"\\q\"}")),
+                        "invalid JSON at byte 6: invalid escape '\\q'");
+    assert_string_equal(object_refusal(S("{\"a\":\"\\u12x4\"}")),
+                        "invalid JSON at byte 10: invalid \\u escape");
+    assert_string_equal(object_refusal(S("{\"a\":\"\\udc00\"}")),
+                        "invalid JSON at byte 6: \\udc00 is an unpaired surrogate");
+    assert_string_equal(object_refusal(S("{\"a\":\"\xC3\"}")), "invalid UTF-8 at byte 6");
+    assert_string_equal(object_refusal(S("{\"a\xFF\":1}")), "invalid UTF-8 at byte 3");
+    assert_string_equal(object_refusal(S("{\"a\":\"x")),
+                        "invalid JSON at byte 7: unexpected end of input in a string");
+    assert_string_equal(object_refusal(S("{\"a\":\"\\")),
+                        "invalid JSON at byte 7: unexpected end of input in a string");
+}
+
+/* {"a":[[...]]} nested `levels` deep in all (the object counts), in a heap buffer. */
+static char *nested_object(size_t levels, size_t *len)
+{
+    char *s = malloc(2 * levels + 8);
+    assert_non_null(s);
+    size_t n = (size_t)sprintf(s, "{\"a\":");
+    memset(s + n, '[', levels - 1);
+    n += levels - 1;
+    memset(s + n, ']', levels - 1);
+    n += levels - 1;
+    s[n++] = '}';
+    *len = n;
+    return s;
+}
+
+static void test_nesting_is_limited_as_the_decoder_limits_it(void **state)
+{
+    (void)state;
+    size_t len;
+    char *s = nested_object(TEXT_JSON_MAX_DEPTH, &len), want[96];
+    assert_string_equal(object_refusal(s, len), "");
+    free(s);
+    s = nested_object(TEXT_JSON_MAX_DEPTH + 1, &len);
+    snprintf(want, sizeof want, "invalid JSON at byte %d: nested deeper than %d levels",
+             4 + TEXT_JSON_MAX_DEPTH, TEXT_JSON_MAX_DEPTH);
+    assert_string_equal(object_refusal(s, len), want);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +525,11 @@ int main(void)
         cmocka_unit_test(test_bytes_that_are_not_utf8_are_escaped_as_the_replacement_character),
         cmocka_unit_test(test_escaping_into_a_small_buffer_writes_whole_escapes_only),
         cmocka_unit_test(test_escaped_text_reads_back_as_the_same_bytes),
+        cmocka_unit_test(test_a_json_object_is_accepted_with_white_space_around_it),
+        cmocka_unit_test(test_a_json_value_that_is_not_an_object_is_named),
+        cmocka_unit_test(test_text_that_is_not_json_says_where_and_why),
+        cmocka_unit_test(test_strings_in_a_json_object_are_checked_as_the_decoder_checks_them),
+        cmocka_unit_test(test_nesting_is_limited_as_the_decoder_limits_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
