@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <json-c/json.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,6 +465,233 @@ static void test_an_elision_stands_for_any_text_and_nothing_else_does(void **sta
     run_lines_free(&err);
 }
 
+/* ---- every manifest the docs show deploys within Lambda's limits ------------------------- */
+
+/* A property of a DynamoDB event source mapping as Lambda documents it (the
+ * CreateEventSourceMapping API and AWS::Lambda::EventSourceMapping): its JSON type and, for
+ * integers, the range; -1 may stand alone below the range (MaximumRecordAgeInSeconds). */
+typedef struct docs_property {
+    const char *name;
+    json_type type;
+    int64_t min, max;
+    bool minus_one;
+} docs_property;
+
+static const docs_property docs_properties[] = {
+    {"Stream", json_type_object, 0, 0, false},
+    {"StartingPosition", json_type_string, 0, 0, false},
+    {"BatchSize", json_type_int, 1, 10000, false},
+    {"MaximumBatchingWindowInSeconds", json_type_int, 0, 300, false},
+    {"BisectBatchOnFunctionError", json_type_boolean, 0, 0, false},
+    {"MaximumRetryAttempts", json_type_int, -1, 10000, false},
+    {"MaximumRecordAgeInSeconds", json_type_int, 60, 604800, true},
+    {"ParallelizationFactor", json_type_int, 1, 10, false},
+    {"TumblingWindowInSeconds", json_type_int, 0, 900, false},
+    {"FunctionResponseTypes", json_type_array, 0, 0, false},
+    {"FilterCriteria", json_type_object, 0, 0, false},
+    {"DestinationConfig", json_type_object, 0, 0, false},
+};
+
+/* One complaint about a property, counted. */
+static int docs_limit_fail(const char *manifest, const char *event, const char *property,
+                           const char *what)
+{
+    print_error("%s: event %s: %s: %s\n", manifest, event, property, what);
+    return 1;
+}
+
+/* What Lambda checks beyond the type: the values of the string and structured properties. */
+static int docs_check_value(const char *m, const char *ev, const char *name, json_object *v,
+                            json_object *params)
+{
+    json_object *x;
+    if (strcmp(name, "Stream") == 0)
+        return json_object_object_get_ex(v, "Ref", &x) &&
+                       json_object_object_get_ex(params, json_object_get_string(x), NULL)
+                   ? 0 : docs_limit_fail(m, ev, name, "not a Ref to a parameter of the template");
+    if (strcmp(name, "StartingPosition") == 0) {
+        const char *s = json_object_get_string(v);
+        return strcmp(s, "TRIM_HORIZON") == 0 || strcmp(s, "LATEST") == 0
+                   ? 0 : docs_limit_fail(m, ev, name, "neither TRIM_HORIZON nor LATEST");
+    }
+    if (strcmp(name, "FunctionResponseTypes") == 0)
+        return json_object_array_length(v) == 1 &&
+                       strcmp(json_object_get_string(json_object_array_get_idx(v, 0)),
+                              "ReportBatchItemFailures") == 0
+                   ? 0 : docs_limit_fail(m, ev, name, "not [\"ReportBatchItemFailures\"]");
+    if (strcmp(name, "FilterCriteria") == 0) {
+        size_t n = json_object_object_get_ex(v, "Filters", &x) &&
+                           json_object_is_type(x, json_type_array)
+                       ? json_object_array_length(x) : 0;
+        if (n < 1 || n > 10) return docs_limit_fail(m, ev, name, "not 1 to 10 Filters");
+        for (size_t i = 0; i < n; i++) {
+            json_object *p, *pattern;
+            if (!json_object_object_get_ex(json_object_array_get_idx(x, i), "Pattern", &p) ||
+                !json_object_is_type(p, json_type_string) || json_object_get_string_len(p) > 4096)
+                return docs_limit_fail(m, ev, name, "a Pattern that is not text of at most 4096 characters");
+            pattern = json_tokener_parse(json_object_get_string(p));
+            bool object = pattern && json_object_is_type(pattern, json_type_object);
+            json_object_put(pattern);
+            if (!object) return docs_limit_fail(m, ev, name, "a Pattern that is not a JSON object");
+        }
+        return 0;
+    }
+    if (strcmp(name, "DestinationConfig") == 0) {
+        json_object *on, *dest;
+        if (!json_object_object_get_ex(v, "OnFailure", &on) ||
+            !json_object_object_get_ex(on, "Destination", &dest))
+            return docs_limit_fail(m, ev, name, "no OnFailure.Destination");
+        if (json_object_object_get_ex(dest, "Fn::Sub", &x)) dest = x;
+        const char *arn = json_object_get_string(dest);
+        size_t len = strlen(arn);
+        return len >= 12 && len <= 1024 &&
+                       (strncmp(arn, "arn:", 4) == 0) &&
+                       (strstr(arn, ":sqs:") || strstr(arn, ":sns:") || strstr(arn, ":s3:::"))
+                   ? 0 : docs_limit_fail(m, ev, name, "not the ARN of an SQS queue, SNS topic or S3 bucket");
+    }
+    return 0;
+}
+
+/* Every property of every event of the template in text, by name, type and range. */
+static int docs_check_template(const char *manifest, const char *text)
+{
+    json_object *t = json_tokener_parse(text), *params, *events, *x;
+    int wrong = 0;
+    if (!t || !json_object_object_get_ex(t, "Parameters", &params) ||
+        !json_object_object_get_ex(t, "Resources", &x) ||
+        !json_object_object_get_ex(x, "DdbhostFunction", &x) ||
+        !json_object_object_get_ex(x, "Properties", &x) ||
+        !json_object_object_get_ex(x, "Events", &events)) {
+        json_object_put(t);
+        return docs_limit_fail(manifest, "-", "-", "the template has no function with events");
+    }
+    json_object_object_foreach(events, ev, e) {
+        json_object *type, *props;
+        if (!json_object_object_get_ex(e, "Type", &type) ||
+            strcmp(json_object_get_string(type), "DynamoDB") != 0 ||
+            !json_object_object_get_ex(e, "Properties", &props)) {
+            wrong += docs_limit_fail(manifest, ev, "Type", "not a DynamoDB event with Properties");
+            continue;
+        }
+        json_object_object_foreach(props, name, v) {
+            const docs_property *p = NULL;
+            for (size_t i = 0; i < sizeof docs_properties / sizeof *docs_properties; i++)
+                if (strcmp(docs_properties[i].name, name) == 0) p = &docs_properties[i];
+            if (!p) {
+                wrong += docs_limit_fail(manifest, ev, name, "not a property of a DynamoDB event");
+                continue;
+            }
+            if (!json_object_is_type(v, p->type)) {
+                wrong += docs_limit_fail(manifest, ev, name, "of the wrong JSON type");
+                continue;
+            }
+            if (p->type == json_type_int) {
+                int64_t n = json_object_get_int64(v);
+                if (!((n >= p->min && n <= p->max) || (p->minus_one && n == -1)))
+                    wrong += docs_limit_fail(manifest, ev, name, "out of Lambda's range");
+            }
+            wrong += docs_check_value(manifest, ev, name, v, params);
+        }
+        for (size_t i = 0; i < 8; i++) /* what the template always writes */
+            if (!json_object_object_get_ex(props, docs_properties[i].name, NULL))
+                wrong += docs_limit_fail(manifest, ev, docs_properties[i].name, "missing");
+    }
+    json_object_put(t);
+    return wrong;
+}
+
+/* Creates, as empty files, the plugins a manifest names that the docs did not build, so that
+ * the template (which loads none) can be made from any manifest they show. */
+static void docs_touch_plugins(const char *dir, json_object *v)
+{
+    if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            docs_touch_plugins(dir, json_object_array_get_idx(v, i));
+        return;
+    }
+    if (!json_object_is_type(v, json_type_object)) return;
+    json_object_object_foreach(v, key, member) {
+        if (strcmp(key, "plugin") == 0 && json_object_is_type(member, json_type_string)) {
+            char path[8400];
+            snprintf(path, sizeof path, "%s/%s", dir, json_object_get_string(member));
+            if (access(path, F_OK) == 0) continue;
+            for (char *slash = strchr(path + strlen(dir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+                *slash = '\0';
+                mkdir(path, 0755);
+                *slash = '/';
+            }
+            assert_true(run_write_file(path, ""));
+        } else {
+            docs_touch_plugins(dir, member);
+        }
+    }
+}
+
+/* The template of one manifest file under w->work, checked; how many things are wrong, or
+ * -1 when the file is no manifest or gives no template. */
+static int docs_check_manifest(docs_workdir *w, const char *shown_as, const char *file)
+{
+    char path[8400], dir[8400];
+    run_output r;
+    snprintf(path, sizeof path, "%s/%s", w->work, file);
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = '\0';
+    json_object *m = json_object_from_file(path);
+    if (!m || !json_object_object_get_ex(m, "tables", NULL)) { /* not a manifest */
+        json_object_put(m);
+        return -1;
+    }
+    docs_touch_plugins(dir, m);
+    json_object_put(m);
+    assert_true(run_program((const char *const[]){DDB_BINARY_DIR "/bin/ddbhost", "template", path, NULL},
+                            NULL, &r));
+    /* a manifest shown for its error, or one that routes only "*", has no template */
+    int wrong = r.status == 0 ? docs_check_template(shown_as, r.out) : -1;
+    run_output_free(&r);
+    return wrong;
+}
+
+/* Each manifest a doc shows (a "file:" block with "tables") and each examples/NAME.json that is
+ * one: the template made of it has only properties Lambda knows, each of its type, in range. */
+static void test_every_manifest_shown_deploys_within_lambdas_limits(void **state)
+{
+    char *const *names = *state;
+    docs_workdir w;
+    int wrong = 0, checked = 0;
+    docs_workdir_make(&w);
+    for (size_t d = 0; names[d]; d++) {
+        docs_file f;
+        docs_parse(names[d], &f);
+        assert_null(f.error);
+        for (size_t i = 0; i < f.count; i++) {
+            const docs_block *b = &f.block[i];
+            size_t len = b->file ? strlen(b->file) : 0;
+            if (len < 5 || strcmp(b->file + len - 5, ".json") != 0) continue;
+            docs_save_block(&w, b);
+            char shown_as[600];
+            snprintf(shown_as, sizeof shown_as, "%s:%zu (%s)", names[d], b->line, b->file);
+            int n = docs_check_manifest(&w, shown_as, b->file);
+            if (n >= 0) wrong += n, checked++;
+        }
+        docs_file_free(&f);
+    }
+    DIR *ex = opendir(DDB_SOURCE_DIR "/examples");
+    assert_non_null(ex);
+    for (struct dirent *e; (e = readdir(ex)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 5, ".json") != 0) continue;
+        char file[600];
+        snprintf(file, sizeof file, "examples/%s", e->d_name);
+        int n = docs_check_manifest(&w, file, file);
+        if (n >= 0) wrong += n, checked++;
+    }
+    closedir(ex);
+    run_remove_tree(w.root);
+    print_message("%d manifests checked\n", checked);
+    assert_true(checked >= 3); /* DEPLOY.md's, MANIFEST.md's and examples/manifest.json */
+    assert_int_equal(wrong, 0);
+}
+
 static int docs_by_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -470,11 +699,11 @@ static int docs_by_name(const void *a, const void *b)
 
 int main(void)
 {
-    char *names[64];
+    char *names[65];
     size_t n = 0;
     DIR *d = opendir(DDB_SOURCE_DIR "/docs");
     struct dirent *e;
-    struct CMUnitTest tests[65];
+    struct CMUnitTest tests[66];
     static char titles[64][160];
     int failed;
 
@@ -500,7 +729,11 @@ int main(void)
         tests[i + 1] = (struct CMUnitTest){titles[i], test_every_command_in_the_doc_prints_what_the_doc_shows,
                                            NULL, NULL, names[i]};
     }
-    failed = _cmocka_run_group_tests("docs", tests, n + 1, NULL, NULL);
+    names[n] = NULL;
+    tests[n + 1] = (struct CMUnitTest){"every manifest the docs show deploys within Lambda's limits",
+                                       test_every_manifest_shown_deploys_within_lambdas_limits,
+                                       NULL, NULL, names};
+    failed = _cmocka_run_group_tests("docs", tests, n + 2, NULL, NULL);
     for (size_t i = 0; i < n; i++) free(names[i]);
     return failed;
 }
