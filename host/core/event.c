@@ -15,7 +15,7 @@
 #include "text.h"
 
 #define EVENT_MAX_NESTING 32 /* DynamoDB's limit on nested M and L */
-#define EVENT_MAX_SKIP_DEPTH 512
+#define EVENT_MAX_SKIP_DEPTH TEXT_JSON_MAX_DEPTH /* what the host writes reads back */
 #define EVENT_PATH_FRAMES 96
 #define EVENT_QUOTE_CAP 64 /* a value quoted in a message: enough to recognise it */
 
@@ -37,6 +37,8 @@ struct event_decoder {
     size_t nvalues, cap_values;
     ddb_record *records;
     size_t nrecords, cap_records;
+    event_member *state;  /* the members of a tumbling window's state */
+    size_t nstate, cap_state;
 
     event_frame path[EVENT_PATH_FRAMES];
     size_t depth;
@@ -855,6 +857,18 @@ static ddb_str event_table_from_arn(ddb_str arn)
     return (ddb_str){name, nlen};
 }
 
+/* The table of a stream ARN, NUL-terminated: the name is a slice of the ARN, so a copy. */
+static ddb_str event_table(event_decoder *d, ddb_str arn)
+{
+    ddb_str table = event_table_from_arn(arn);
+    if (!table.ptr) return table;
+    char *copy = arena_alloc(d->arena, table.len + 1);
+    if (!copy) event_nomem(d);
+    memcpy(copy, table.ptr, table.len);
+    copy[table.len] = '\0';
+    return (ddb_str){copy, table.len};
+}
+
 static ddb_record *event_new_record(event_decoder *d)
 {
     if (d->nrecords == d->cap_records)
@@ -932,15 +946,7 @@ static void event_record(event_decoder *d)
     }
     if (!seen.streamrecord) event_fail(d, at, "missing \"dynamodb\"");
     rec->ttl_delete = seen.ttl_identity && rec->event_name == DDB_REMOVE;
-    /* The name is a slice of the ARN: copy it so that it can be NUL-terminated. */
-    ddb_str table = event_table_from_arn(rec->event_source_arn);
-    if (table.ptr) {
-        char *copy = arena_alloc(d->arena, table.len + 1);
-        if (!copy) event_nomem(d);
-        memcpy(copy, table.ptr, table.len);
-        copy[table.len] = '\0';
-        rec->table = (ddb_str){copy, table.len};
-    }
+    rec->table = event_table(d, rec->event_source_arn);
 }
 
 static void event_records(event_decoder *d)
@@ -954,13 +960,174 @@ static void event_records(event_decoder *d)
     } while (event_arr_next(d));
 }
 
+/* ---- tumbling windows ----------------------------------------------------------------- */
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar. */
+static int64_t event_days(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* n digits at s as a number, or -1 when they are not all digits. */
+static int event_digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* A window bound in ms since the epoch: an ISO 8601 time as RFC 3339 writes it,
+ * YYYY-MM-DDThh:mm:ss, a fraction of a second optional, then Z or an offset ±hh:mm (none is
+ * UTC), e.g. "2020-07-30T17:05:00Z". */
+static bool event_iso_ms(const char *s, size_t len, int64_t *out)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+        s[13] != ':' || s[16] != ':')
+        return false;
+    int y = event_digits(s, 4), mo = event_digits(s + 5, 2), d = event_digits(s + 8, 2),
+        h = event_digits(s + 11, 2), mi = event_digits(s + 14, 2), sec = event_digits(s + 17, 2);
+    bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+        h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+        return false;
+    size_t i = 19;
+    int ms = 0, scale = 100;
+    if (i < len && s[i] == '.') {
+        if (++i == len || s[i] < '0' || s[i] > '9') return false;
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, scale /= 10) ms += (s[i] - '0') * scale;
+    }
+    int64_t offset = 0;
+    if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
+        int oh = len - i >= 6 && s[i + 3] == ':' ? event_digits(s + i + 1, 2) : -1,
+            om = oh >= 0 ? event_digits(s + i + 4, 2) : -1;
+        if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
+        offset = (s[i] == '-' ? -1 : 1) * (int64_t)(oh * 60 + om) * 60000;
+        i += 6;
+    }
+    if (i != len) return false;
+    *out = ((event_days(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 + ms - offset;
+    return true;
+}
+
+/* A string or null (left {NULL, 0}). */
+static void event_nullable_string(event_decoder *d, ddb_str *out)
+{
+    if (event_peek(d) == 'n') event_literal(d, "null", 4);
+    else event_string_value(d, out);
+}
+
+/* A boolean or null (false). */
+static bool event_nullable_bool(event_decoder *d)
+{
+    if (event_peek(d) != 'n') return event_bool(d);
+    event_literal(d, "null", 4);
+    return false;
+}
+
+/* "window": {"start": TIME, "end": TIME}, or null. */
+static void event_window_bounds(event_decoder *d, event_window *w)
+{
+    if (event_peek(d) == 'n') {
+        event_literal(d, "null", 4);
+        return;
+    }
+    if (!event_obj_first(d)) return;
+    do {
+        const char *k;
+        size_t n;
+        event_member_key(d, &k, &n);
+        bool start = event_key_is(k, n, "start");
+        if (start || event_key_is(k, n, "end")) {
+            const char *at = d->p;
+            ddb_str *text = start ? &w->start : &w->end;
+            char q[EVENT_QUOTE_CAP];
+            event_nullable_string(d, text);
+            if (text->ptr && !event_iso_ms(text->ptr, text->len, start ? &w->start_ms : &w->end_ms))
+                event_fail(d, at, "%s is not an ISO 8601 time such as \"2020-07-30T17:00:00Z\"",
+                           text_quote_n(q, sizeof q, text->ptr, text->len));
+        } else {
+            event_skip(d);
+        }
+        event_pop(d);
+    } while (event_obj_next(d));
+}
+
+/* The members of the state object at [start, start + len), which is already validated: in a
+ * copy in the arena, where their names are decoded, so that the state itself stays as it came
+ * for a response that hands it back. */
+static void event_state_members(event_decoder *d, const char *start, size_t len, event_window *w)
+{
+    char *copy = arena_alloc(d->arena, len + 1), *p = d->p, *end = d->end;
+    if (!copy) event_nomem(d);
+    memcpy(copy, start, len);
+    copy[len] = '\0';
+    d->p = copy;
+    d->end = copy + len;
+    d->nstate = 0;
+    if (event_obj_first(d)) {
+        do {
+            event_member m;
+            event_obj_key(d, &m.name.ptr, &m.name.len);
+            m.json.ptr = d->p;
+            event_skip(d);
+            m.json.len = (size_t)(d->p - m.json.ptr);
+            if (d->nstate == d->cap_state)
+                d->state = event_grow(d, d->state, &d->cap_state, sizeof *d->state);
+            d->state[d->nstate++] = m;
+        } while (event_obj_next(d));
+    }
+    d->p = p;
+    d->end = end;
+    w->state_object = true;
+    w->members = d->state;
+    w->nmembers = d->nstate;
+}
+
+/* One of the top-level keys of a tumbling window; false when key is none of them. */
+static bool event_window_key(event_decoder *d, const char *k, size_t n, event_batch *out)
+{
+    static const char *const keys[] = {"window", "state", "shardId", "isFinalInvokeForWindow",
+                                       "isWindowTerminatedEarly"};
+    event_window *w = &out->window;
+    size_t i = 0;
+    while (i < sizeof keys / sizeof keys[0] && !event_key_is(k, n, keys[i])) i++;
+    if (i == sizeof keys / sizeof keys[0]) return false;
+    out->tumbling_window = true;
+    event_push_key(d, keys[i], n);
+    switch (i) {
+    case 0: event_window_bounds(d, w); break;
+    case 1: {
+        const char *start = d->p;
+        event_skip(d);
+        w->state = (ddb_str){start, (size_t)(d->p - start)};
+        if (*start == '{') event_state_members(d, start, w->state.len, w);
+        break;
+    }
+    case 2: event_nullable_string(d, &w->shard_id); break;
+    case 3: w->final_invoke = event_nullable_bool(d); break;
+    default: w->terminated_early = event_nullable_bool(d); break;
+    }
+    event_pop(d);
+    return true;
+}
+
+/* ---- the event ------------------------------------------------------------------------ */
+
 /* The top level: {"Records":[...]} plus, for tumbling windows, window/state/... keys. */
 static void event_top(event_decoder *d, event_batch *out)
 {
-    static const char *const window_keys[] = {"window", "state", "shardId",
-                                              "isFinalInvokeForWindow",
-                                              "isWindowTerminatedEarly"};
     bool records = false, looks_like_record = false, looks_like_invocation = false;
+    ddb_str arn = {NULL, 0};
     event_ws(d);
     if (d->p >= d->end) event_syntax(d, d->p, "the event is empty");
     if (event_peek(d) != '{') event_wrong_type(d, "a JSON object");
@@ -977,12 +1144,9 @@ static void event_top(event_decoder *d, event_batch *out)
                 records = true;
                 continue;
             }
-            for (size_t i = 0; i < sizeof window_keys / sizeof window_keys[0]; i++)
-                if (event_key_is(k, n, window_keys[i])) out->tumbling_window = true;
-            if (event_key_is(k, n, "state")) {
-                const char *start = d->p;
-                event_skip(d);
-                out->window_state = (ddb_str){start, (size_t)(d->p - start)};
+            if (event_window_key(d, k, n, out)) continue;
+            if (event_key_is(k, n, "eventSourceARN") && event_peek(d) == '"') {
+                event_string(d, &arn.ptr, &arn.len);
                 continue;
             }
             if (event_key_is(k, n, "dynamodb") || event_key_is(k, n, "eventName"))
@@ -994,6 +1158,7 @@ static void event_top(event_decoder *d, event_batch *out)
     }
     event_ws(d);
     if (d->p < d->end) event_syntax(d, d->p, "unexpected data after the event");
+    out->window.table = event_table(d, arn);
     if (!records)
         event_fail(d, d->buf, "no \"Records\" array%s",
                    looks_like_invocation
@@ -1024,6 +1189,7 @@ void event_decoder_free(event_decoder *d)
     free(d->members);
     free(d->values);
     free(d->records);
+    free(d->state);
     free(d);
 }
 
@@ -1050,5 +1216,6 @@ const char *event_error(const event_decoder *d) { return d->error; }
 size_t event_decoder_reserved(const event_decoder *d)
 {
     return arena_reserved(d->arena) + d->cap_members * sizeof(ddb_member) +
-           d->cap_values * sizeof(ddb_value) + d->cap_records * sizeof(ddb_record);
+           d->cap_values * sizeof(ddb_value) + d->cap_records * sizeof(ddb_record) +
+           d->cap_state * sizeof(event_member);
 }

@@ -9,12 +9,34 @@
 
 typedef struct event_decoder event_decoder;
 
+/* One member of the tumbling-window state object: its name, decoded and NUL-terminated, and
+ * its value as the event wrote it (raw JSON text, not terminated). */
+typedef struct event_member {
+    ddb_str name;
+    ddb_str json;
+} event_member;
+
+/* The tumbling-window keys of an event (FORMAT.md §5.1). Texts are NUL-terminated unless
+ * said otherwise; everything is borrowed as the records are. */
+typedef struct event_window {
+    ddb_str start, end;        /* "window"'s bounds as written (ISO 8601), {NULL, 0} when absent */
+    int64_t start_ms, end_ms;  /* the same in ms since the epoch, 0 when absent */
+    ddb_str shard_id;          /* "shardId" */
+    ddb_str table;             /* from the top-level "eventSourceARN", as a record's table */
+    bool final_invoke;         /* "isFinalInvokeForWindow" */
+    bool terminated_early;     /* "isWindowTerminatedEarly" */
+    bool state_object;         /* "state" is a JSON object, every member of it in members */
+    ddb_str state;             /* "state"'s raw JSON text (not terminated), or {NULL, 0}: Lambda
+                                  wants it back in the response */
+    const event_member *members; /* of state, in event order; state itself stays as it came */
+    size_t nmembers;
+} event_window;
+
 typedef struct event_batch {
     const ddb_record *records; /* borrowed from the decoder and the buffer */
     size_t count;
     bool tumbling_window;      /* the event carries window/state keys */
-    ddb_str window_state;      /* the "state" value's raw JSON text (not terminated), or
-                                  {NULL, 0}: Lambda wants it back in the response */
+    event_window window;       /* what they say (all empty without them) */
 } event_batch;
 
 event_decoder *event_decoder_new(void);

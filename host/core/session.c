@@ -87,7 +87,7 @@ char *session_process(session *s, char *buf, size_t len, const api_invocation *i
     }
     session_log(res, times);
     char *response = response_json(res->failures, res->nfailures,
-                                   batch.tumbling_window ? &batch.window_state : NULL, NULL);
+                                   batch.tumbling_window ? &batch.window.state : NULL, NULL);
     if (!response) snprintf(err, cap, "out of memory writing the batch response");
     return response;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "text.h"
 
 #define FUZZ_MAX_NESTING 32 /* M and L levels below an image, as DynamoDB allows */
 
@@ -166,6 +167,43 @@ static void fuzz_record(fuzz_walk *w, const ddb_record *r, size_t index)
     fuzz_image(w, r->old_image);
 }
 
+/* The tumbling-window keys: texts as records' are, a state that is valid JSON in the buffer
+ * (an object text_json_object accepts when it says so, its members' names decoded), and
+ * nothing at all without window keys. */
+static void fuzz_window(fuzz_walk *w, const event_batch *b)
+{
+    const event_window *win = &b->window;
+    if (!b->tumbling_window) {
+        CHECK(!win->state.ptr && !win->members && !win->start.ptr && !win->shard_id.ptr &&
+              !win->final_invoke && !win->terminated_early && !win->state_object);
+        return;
+    }
+    int64_t scalars[] = {win->start_ms, win->end_ms, win->final_invoke, win->terminated_early,
+                         win->state_object, (int64_t)win->nmembers};
+    fuzz_mix(w, scalars, sizeof scalars);
+    fuzz_text(w, win->start.ptr, win->start.len);
+    fuzz_text(w, win->end.ptr, win->end.len);
+    fuzz_text(w, win->shard_id.ptr, win->shard_id.len);
+    fuzz_text(w, win->table.ptr, win->table.len);
+    if (win->table.ptr) CHECK(fuzz_table_name(win->table));
+    if (!win->start.ptr) CHECK(win->start_ms == 0);
+    if (!win->end.ptr) CHECK(win->end_ms == 0);
+    fuzz_in_buffer(w, win->state.ptr, win->state.len);
+    if (win->state.ptr) fuzz_mix(w, win->state.ptr, win->state.len);
+    CHECK(win->state_object == (win->state.ptr && win->state.ptr[0] == '{'));
+    if (win->state_object) {
+        char why[256];
+        CHECK(text_json_object(win->state.ptr, win->state.len, why, sizeof why));
+    }
+    CHECK(win->nmembers == 0 || win->members != NULL);
+    for (size_t i = 0; i < win->nmembers; i++) {
+        const event_member *m = &win->members[i];
+        fuzz_text(w, m->name.ptr, m->name.len);
+        CHECK(m->json.ptr != NULL && m->json.len > 0 && m->json.len < win->state.len);
+        fuzz_mix(w, m->json.ptr, m->json.len);
+    }
+}
+
 /* Decodes a fresh copy of data and returns the hash of the outcome (records or error). */
 static uint64_t fuzz_decode(event_decoder *d, const uint8_t *data, size_t size)
 {
@@ -178,6 +216,7 @@ static uint64_t fuzz_decode(event_decoder *d, const uint8_t *data, size_t size)
         CHECK(b.records != NULL || b.count == 0);
         fuzz_mix(&w, &b.count, sizeof b.count);
         fuzz_mix(&w, &b.tumbling_window, sizeof b.tumbling_window);
+        fuzz_window(&w, &b);
         for (size_t i = 0; i < b.count; i++) fuzz_record(&w, &b.records[i], i);
     } else {
         const char *e = event_error(d);

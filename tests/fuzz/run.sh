@@ -56,7 +56,7 @@ fuzz() { # fuzz TARGET DICT SEED_DIR...
     fi
 }
 
-fuzz fuzz_event event.dict "$corpus/events" "$corpus/malformed" "$corpus/related"
+fuzz fuzz_event event.dict "$corpus/events" "$corpus/malformed" "$corpus/related" "$here/seeds/event"
 fuzz fuzz_manifest manifest.dict "$here/seeds/manifest"
 fuzz fuzz_sample sample.dict "$here/seeds/sample"
 fuzz fuzz_dynsym dynsym.dict "$here/seeds/dynsym"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "event_fixture.h"
+#include "text.h"
 
 #define SEQ40 "1234567890123456789012345678901234567890"
 
@@ -631,6 +632,131 @@ static void test_tumbling_window_event_is_accepted_and_flagged(void **state)
     assert_true(b->tumbling_window);
 }
 
+/* ---- tumbling windows ------------------------------------------------------------------ */
+
+/* A member's raw JSON text as a C string (it is not terminated in the event). */
+static const char *member_json(const event_member *m)
+{
+    static char text[256];
+    assert_true(m->json.len < sizeof text);
+    memcpy(text, m->json.ptr, m->json.len);
+    text[m->json.len] = '\0';
+    return text;
+}
+
+static void test_a_window_event_says_its_bounds_shard_flags_and_table(void **state)
+{
+    const event_batch *b =
+        accept(*state, "%s",
+               "{\"Records\":[" RECORD("INSERT", ORDERS_ARN, "", "") "],"
+               "\"window\":{\"start\":\"2020-07-30T17:00:00Z\",\"end\":\"2020-07-30T17:05:00Z\"},"
+               "\"state\":{},\"shardId\":\"shard\\u0031\",\"eventSourceARN\":\"" ORDERS_ARN "\","
+               "\"isFinalInvokeForWindow\":true,\"isWindowTerminatedEarly\":false}");
+    const event_window *w = &b->window;
+    assert_true(b->tumbling_window);
+    assert_str(w->start, "2020-07-30T17:00:00Z");
+    assert_str(w->end, "2020-07-30T17:05:00Z");
+    assert_true(w->start_ms == INT64_C(1596128400000));
+    assert_true(w->end_ms == INT64_C(1596128700000));
+    assert_str(w->shard_id, "shard1");
+    assert_str(w->table, "Orders");
+    assert_true(w->final_invoke);
+    assert_false(w->terminated_early);
+    assert_true(w->state_object);
+    assert_int_equal(w->nmembers, 0);
+}
+
+static void test_window_bounds_read_fractions_offsets_and_leap_days(void **state)
+{
+    static const struct { const char *text; int64_t ms; } cases[] = {
+        {"1970-01-01T00:00:00Z", 0},
+        {"2020-07-30T17:00:00.5Z", INT64_C(1596128400500)},
+        {"2020-07-30T17:00:00.123456z", INT64_C(1596128400123)},
+        {"2020-07-30T19:00:00+02:00", INT64_C(1596128400000)},
+        {"2020-07-30T16:30:00-00:30", INT64_C(1596128400000)},
+        {"2020-07-30t17:00:00", INT64_C(1596128400000)},
+        {"2024-02-29T00:00:00Z", INT64_C(1709164800000)},
+        {"2000-03-01T00:00:00Z", INT64_C(951868800000)},
+        {"1969-12-31T23:59:59Z", -1000},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const event_batch *b = accept(*state, "{\"Records\":[],\"window\":{\"start\":\"%s\"}}",
+                                      cases[i].text);
+        if (b->window.start_ms != cases[i].ms)
+            fail_msg("%s: %lld ms, want %lld", cases[i].text, (long long)b->window.start_ms,
+                     (long long)cases[i].ms);
+        assert_null(b->window.end.ptr);
+        assert_true(b->window.end_ms == 0);
+    }
+}
+
+static void test_window_state_members_are_named_and_kept_as_written(void **state)
+{
+    const event_batch *b = accept(*state, "%s",
+                                  "{\"state\" : { \"sum\" : \"12\", \"caf\\u00e9\":{\"deep\": [1,[2]]},"
+                                  "\"n\":-2.5e3 } ,\"Records\":[]}");
+    const event_window *w = &b->window;
+    assert_true(b->tumbling_window);
+    assert_true(w->state_object);
+    assert_int_equal(w->nmembers, 3);
+    assert_str(w->members[0].name, "sum");
+    assert_string_equal(member_json(&w->members[0]), "\"12\"");
+    assert_str(w->members[1].name, "caf\xC3\xA9");
+    assert_string_equal(member_json(&w->members[1]), "{\"deep\": [1,[2]]}");
+    assert_str(w->members[2].name, "n");
+    assert_string_equal(member_json(&w->members[2]), "-2.5e3");
+    /* the state itself, as it came, escapes and white space included */
+    assert_int_equal(w->state.len, strlen("{ \"sum\" : \"12\", \"caf\\u00e9\":{\"deep\": [1,[2]]},"
+                                          "\"n\":-2.5e3 }"));
+    assert_memory_equal(w->state.ptr, "{ \"sum\" : \"12\", \"caf\\u00e9\"", 26);
+    assert_null(w->start.ptr);
+    assert_null(w->table.ptr);
+}
+
+static void test_a_state_that_is_not_an_object_has_no_members_and_null_keys_are_absent(void **state)
+{
+    const event_batch *b = accept(*state, "%s",
+                                  "{\"Records\":[],\"state\":[1,2],\"window\":null,\"shardId\":null,"
+                                  "\"isFinalInvokeForWindow\":null,\"eventSourceARN\":7}");
+    const event_window *w = &b->window;
+    assert_true(b->tumbling_window);
+    assert_false(w->state_object);
+    assert_int_equal(w->nmembers, 0);
+    assert_int_equal(w->state.len, 5);
+    assert_null(w->shard_id.ptr);
+    assert_false(w->final_invoke);
+    assert_null(w->table.ptr);
+}
+
+/* The next event starts with no window: nothing of the last one's is left. */
+static void test_a_plain_event_after_a_window_event_has_no_window(void **state)
+{
+    accept_file(*state, "events/aws-lambda-go-dynamodb-time-window-event.json");
+    const event_batch *b = accept(*state, "{\"Records\":[]}");
+    assert_false(b->tumbling_window);
+    assert_null(b->window.state.ptr);
+    assert_null(b->window.members);
+    assert_int_equal(b->window.nmembers, 0);
+}
+
+/* What the host writes back as a state is what the decoder reads when Lambda sends it again. */
+static void test_a_state_text_json_object_accepts_is_a_state_the_decoder_reads(void **state)
+{
+    static const char *const texts[] = {
+        "{}", "{\"a\":1}", "{\"a\":[1,{\"b\":null}],\"c\":\"\\ud83e\\udd8a\"}", "{\"a\":1,}",
+        "{\"a\":\"\\udc00\"}", "{\"a\":\"\xC3\"}", "{\"a\":01}", "{\"a\":\"x\ty\"}", "{\"a\" 1}",
+        "{\"a\":1}}", "{\"a\":-}", "{\"a\":1e5,\"b\":-0.0}",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        char why[256], event[512];
+        snprintf(event, sizeof event, "{\"Records\":[],\"state\":%s}", texts[i]);
+        bool text_ok = text_json_object(texts[i], strlen(texts[i]), why, sizeof why);
+        bool decoded = fixture_decode(*state, event, strlen(event), '}');
+        if (text_ok != decoded)
+            fail_msg("%s: text_json_object says %d, the decoder %d", texts[i], text_ok, decoded);
+    }
+}
+
 static void test_empty_records_is_an_event_with_no_records(void **state)
 {
     const event_batch *b = accept(*state, "{\"Records\":[]}");
@@ -798,6 +924,12 @@ int main(void)
         TEST(test_unknown_keys_are_ignored_at_every_level),
         TEST(test_keys_may_come_in_any_order),
         TEST(test_tumbling_window_event_is_accepted_and_flagged),
+        TEST(test_a_window_event_says_its_bounds_shard_flags_and_table),
+        TEST(test_window_bounds_read_fractions_offsets_and_leap_days),
+        TEST(test_window_state_members_are_named_and_kept_as_written),
+        TEST(test_a_state_that_is_not_an_object_has_no_members_and_null_keys_are_absent),
+        TEST(test_a_plain_event_after_a_window_event_has_no_window),
+        TEST(test_a_state_text_json_object_accepts_is_a_state_the_decoder_reads),
         TEST(test_empty_records_is_an_event_with_no_records),
         TEST(test_a_small_event_after_a_big_one_shows_only_its_own_records),
         TEST(test_decoding_the_same_event_again_reserves_no_more_memory),

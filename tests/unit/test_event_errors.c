@@ -612,6 +612,38 @@ static void test_a_refused_event_does_not_spoil_the_next_one(void **state)
     assert_null(f->batch.records[0].new_image);
 }
 
+/* ---- tumbling windows ------------------------------------------------------------------ */
+
+static void test_a_window_bound_that_is_not_an_iso_time_is_named_with_an_example(void **state)
+{
+    static const char *const bad[] = {
+        "2020-07-30 17:00:00Z", "2020-13-30T17:00:00Z", "2021-02-29T00:00:00Z",
+        "2020-07-30T24:00:00Z", "2020-07-30T17:00:00.Z", "2020-07-30T17:00:00+2:00",
+        "2020-07-30T17:00", "1596128400", "2020-07-30T17:00:00Zjunk", "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char want[160];
+        snprintf(want, sizeof want, "window.end: \"%s\" is not an ISO 8601 time such as "
+                 "\"2020-07-30T17:00:00Z\" (byte 30)", bad[i]);
+        assert_string_equal(refuse(*state, "{\"Records\":[],\"window\":{\"end\":\"%s\"}}", bad[i]),
+                            want);
+    }
+}
+
+static void test_window_keys_of_the_wrong_type_are_refused_with_their_path(void **state)
+{
+    assert_string_equal(refuse(*state, "{\"Records\":[],\"window\":[]}"),
+                        "window: expected an object, found an array (byte 23)");
+    assert_string_equal(refuse(*state, "{\"Records\":[],\"window\":{\"start\":17}}"),
+                        "window.start: expected a string, found a number (byte 32)");
+    assert_string_equal(refuse(*state, "{\"Records\":[],\"shardId\":1}"),
+                        "shardId: expected a string, found a number (byte 24)");
+    assert_string_equal(refuse(*state, "{\"Records\":[],\"isFinalInvokeForWindow\":\"true\"}"),
+                        "isFinalInvokeForWindow: expected a boolean, found a string (byte 39)");
+    assert_string_equal(refuse(*state, "{\"Records\":[],\"state\":{\"a\":1,}}"),
+                        "invalid JSON at byte 29: expected a string key, found '}'");
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -648,6 +680,8 @@ int main(void)
         TEST(test_100000_open_brackets_are_refused_anywhere_without_a_crash),
         TEST(test_deep_json_in_an_ignored_key_never_overflows_the_stack),
         TEST(test_a_refused_event_does_not_spoil_the_next_one),
+        TEST(test_a_window_bound_that_is_not_an_iso_time_is_named_with_an_example),
+        TEST(test_window_keys_of_the_wrong_type_are_refused_with_their_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
