@@ -1,5 +1,6 @@
-/* response.c - formats the Lambda partial batch response for failed records.
- * Owns nothing beyond the string it returns; knows nothing of plugins or decoding. */
+/* response.c - formats the Lambda partial batch response for failed records, and the
+ * tumbling-window state that goes with it. Owns nothing beyond the strings it returns; knows
+ * nothing of plugins or decoding. */
 #include "response.h"
 
 #include <stdio.h>
@@ -74,6 +75,29 @@ char *response_json(const ddb_str *failures, size_t n, const ddb_str *window_sta
         *w++ = '}';
     }
     *w++ = ']';
+    *w++ = '}';
+    *w = '\0';
+    if (len) *len = (size_t)(w - out);
+    return out;
+}
+
+char *response_object(const response_member *members, size_t n, size_t *len)
+{
+    size_t size = 2;
+    for (size_t i = 0; i < n; i++)
+        size += (i ? 1 : 0) + 3 + text_escape(NULL, 0, members[i].name.ptr, members[i].name.len) +
+                response_minify(NULL, members[i].json.ptr, members[i].json.len);
+    char *out = malloc(size + 1), *w = out;
+    if (!out) return NULL;
+    *w++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i) *w++ = ',';
+        *w++ = '"';
+        w += text_escape(w, size + 1 - (size_t)(w - out), members[i].name.ptr, members[i].name.len);
+        *w++ = '"';
+        *w++ = ':';
+        w += response_minify(w, members[i].json.ptr, members[i].json.len);
+    }
     *w++ = '}';
     *w = '\0';
     if (len) *len = (size_t)(w - out);
