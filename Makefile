@@ -4,6 +4,10 @@
 DEBIAN_PACKAGES := cmake make gcc g++ clang libclang-rt-14-dev pkg-config binutils \
                    libjson-c-dev libffi-dev libcmocka-dev libcurl4-openssl-dev \
                    zip unzip python3 busybox-static groff-base
+# `make package ARCH=arm64` needs these on an x86_64 machine, and its test (run by `make test`)
+# also qemu-user-static; the host links json-c and libffi (CMakeLists.txt).
+ARM64_PACKAGES := gcc-aarch64-linux-gnu libjson-c-dev:arm64 libffi-dev:arm64
+ARM64_TEST_PACKAGES := qemu-user-static
 # `make memcheck` alone needs these.
 MEMCHECK_PACKAGES := valgrind
 # `make bench` alone needs these (the peers it compares against); `make test` does not.
@@ -12,18 +16,38 @@ MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build run package install test test-gcc test-clang test-release memcheck fuzz bench bench-deps clean
+.PHONY: all deps deps-arm64 deps-arm64-test build build-arm64 run package install test test-gcc test-clang test-release memcheck fuzz bench bench-deps clean
 
 all: build
 
-deps:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+# $(call install_missing,PACKAGES): apt-get installs those of PACKAGES that dpkg does not list
+# as installed. A NAME:arm64 among them first adds Debian's arm64 architecture to dpkg (the
+# sources are not touched: Debian's serve every architecture); --no-remove, so that an arm64
+# library can never take an installed package away.
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	  case "$$missing" in *:arm64*) dpkg --print-foreign-architectures | grep -qx arm64 || \
+	    { echo "dpkg --add-architecture arm64"; $(SUDO) dpkg --add-architecture arm64; };; esac; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-remove $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEBIAN_PACKAGES))
+
+# What `make package ARCH=arm64` needs to cross-build: Debian's cross compiler and the arm64
+# builds of the libraries the host links.
+deps-arm64: deps
+	$(call install_missing,$(ARM64_PACKAGES))
+
+# The same and qemu, with which the arm64 package's test (make test) runs it.
+deps-arm64-test: deps
+	$(call install_missing,$(ARM64_PACKAGES) $(ARM64_TEST_PACKAGES))
 
 build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDDB_TESTS=OFF >/dev/null
@@ -36,10 +60,40 @@ run: build
 	@build/bin/ddbhost --manifest examples/manifest.json --invoke examples/events/orders.json
 
 # build/function.zip, the Lambda deployment package (provided.al2023) for MANIFEST: the host,
-# the manifest, its plugins and every library they load; see docs/DEPLOY.md.
+# the manifest, its plugins and every library they load; see docs/DEPLOY.md. ARCH is the
+# function's architecture, this machine's by default. ARCH=arm64 on x86_64 cross-builds the
+# tree into build-arm64/ and packages that host, with every plugin or library the manifest
+# names under build/ taken from the same place under build-arm64/ (docs/DEPLOY.md, "arm64").
 MANIFEST ?= examples/manifest.json
+MACHINE_ARCH := $(shell uname -m | sed -e 's/^aarch64$$/arm64/')
+# Only from the command line: an ARCH in the environment (kernel builds set one, to other
+# values) must not change what `make package` does.
+ifneq ($(origin ARCH),command line)
+ARCH := $(MACHINE_ARCH)
+endif
+ifeq ($(ARCH),$(MACHINE_ARCH))
 package: build
 	host/tools/package.sh build/bin/ddbhost $(MANIFEST) build/function.zip
+else ifeq ($(ARCH)-$(MACHINE_ARCH),arm64-x86_64)
+package: build-arm64
+	host/tools/package.sh --build-map $(CURDIR)/build=$(CURDIR)/build-arm64 \
+	  build-arm64/bin/ddbhost $(MANIFEST) build/function.zip
+else ifeq ($(filter x86_64 arm64,$(ARCH)),)
+package:
+	@echo "make package: error: ARCH=$(ARCH): Lambda runs x86_64 and arm64 only" >&2
+	@exit 2
+else
+package:
+	@echo "make package: error: ARCH=$(ARCH): only arm64 is cross-built, on x86_64; this is $(MACHINE_ARCH)" >&2
+	@echo "hint: package for $(ARCH) on an $(ARCH) machine" >&2
+	@exit 2
+endif
+
+# The whole tree, Release, cross-compiled for arm64 with Debian's gcc-aarch64-linux-gnu.
+build-arm64: deps-arm64
+	cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+	  -DCMAKE_BUILD_TYPE=Release -DDDB_TESTS=OFF >/dev/null
+	cmake --build build-arm64 -j $(JOBS)
 
 # Installs under PREFIX: bin/ddbhost, include/ddb/plugin.h, the pkg-config file and CMake
 # package for building plugins, the shipped plugins (lib/ddbhost/plugins/) and the man page.
@@ -51,7 +105,7 @@ install: build
 # Every test, under AddressSanitizer + UndefinedBehaviorSanitizer, built with gcc and with
 # clang (which also builds the fuzz targets and runs each briefly), then once more as a user
 # or packager builds it: Release, no sanitizers, tests on.
-test: deps test-gcc test-clang test-release
+test: deps $(if $(filter x86_64,$(MACHINE_ARCH)),deps-arm64-test) test-gcc test-clang test-release
 
 # The memory budget (memory_rss) and the deployment package run a host built without
 # sanitizers whatever the build, so the sanitized builds would only repeat them on a Debug
@@ -85,13 +139,7 @@ MEMCHECK_VALGRIND := valgrind -q --tool=memcheck --leak-check=full --show-leak-k
                      --errors-for-leak-kinds=definite --error-exitcode=99 --keep-debuginfo=yes \
                      --log-file=$(CURDIR)/build-memcheck/memcheck/%p.log
 memcheck: deps
-	@missing=""; for p in $(MEMCHECK_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
-	fi
+	$(call install_missing,$(MEMCHECK_PACKAGES))
 	CC=gcc cmake -S . -B build-memcheck -DCMAKE_BUILD_TYPE=Debug -DDDB_SANITIZE=OFF -DDDB_FUZZ=OFF >/dev/null
 	cmake --build build-memcheck -j $(JOBS)
 	rm -rf build-memcheck/memcheck && mkdir -p build-memcheck/memcheck
@@ -141,4 +189,4 @@ bench: bench-deps
 	python3 bench/run.py build-bench
 
 clean:
-	rm -rf build build-gcc build-clang build-release build-fuzz build-bench build-memcheck
+	rm -rf build build-arm64 build-gcc build-clang build-release build-fuzz build-bench build-memcheck
