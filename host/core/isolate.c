@@ -16,7 +16,8 @@
 #include "sys.h"
 
 /* On the pipe: a request's numbers and the length of the bytes that follow it; an answer's
- * status and the length of the text that follows it. */
+ * status (op), the length of its bytes (a) and of the text (len) that follows it, then the
+ * bytes. */
 typedef struct isolate_head {
     uint32_t op, a, b;
     uint32_t len;
@@ -28,6 +29,8 @@ struct isolate {
     pid_t pid;
     int requests; /* host writes */
     int answers;  /* host reads */
+    char *data;   /* the bytes of the last answer */
+    size_t data_len, data_cap;
 };
 
 /* 1: read n bytes, 0: end of file, -1: error */
@@ -75,12 +78,15 @@ __attribute__((noreturn)) static void isolate_serve(int requests, int answers, i
         isolate_request q = {h.op, h.a, h.b, NULL, 0};
         if (!isolate_read_data(requests, &q, h.len, &data, &cap)) break;
         reply[0] = '\0';
-        isolate_head answer = {(uint32_t)exec(ctx, &q, reply, sizeof reply), 0, 0, 0};
+        isolate_reply r = {reply, sizeof reply, NULL, 0};
+        isolate_head answer = {(uint32_t)exec(ctx, &q, &r), 0, 0, 0};
         reply[sizeof reply - 1] = '\0';
         answer.len = (uint32_t)strlen(reply);
+        answer.a = r.data && r.len <= ISOLATE_MAX_DATA ? (uint32_t)r.len : 0;
         fflush(NULL); /* what the plugin printed comes before the host's next line */
         if (!sys_write_all(answers, &answer, sizeof answer) ||
-            !sys_write_all(answers, reply, answer.len))
+            !sys_write_all(answers, reply, answer.len) ||
+            !sys_write_all(answers, r.data, answer.a))
             break;
     }
     fflush(NULL);
@@ -117,7 +123,7 @@ isolate *isolate_start(isolate_exec exec, void *ctx)
     close(req[0]);
     close(ans[1]);
     /* Allocated after the fork: the worker holds nothing it could be said to leak. */
-    isolate *w = malloc(sizeof *w);
+    isolate *w = calloc(1, sizeof *w);
     if (!w) {
         close(req[1]); /* the worker sees end of file and exits */
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
@@ -141,6 +147,22 @@ static void isolate_describe_end(isolate *w, char *why, size_t cap)
     else if (WIFSIGNALED(st))
         snprintf(why, cap, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
     else snprintf(why, cap, "exited with status %d", WEXITSTATUS(st));
+}
+
+/* The len bytes that follow an answer's text, into w's buffer; false when they do not come
+ * or do not fit in memory. */
+static bool isolate_answer_data(isolate *w, uint32_t len)
+{
+    if (!len) return true;
+    if (len > w->data_cap) {
+        char *grown = realloc(w->data, len);
+        if (!grown) return false;
+        w->data = grown;
+        w->data_cap = len;
+    }
+    if (isolate_full_read(w->answers, w->data, len) != 1) return false;
+    w->data_len = len;
+    return true;
 }
 
 /* Waits at most timeout_ms (< 0: no limit) for the worker to answer; false when it did
@@ -171,14 +193,24 @@ isolate_outcome isolate_call(isolate *w, const isolate_request *q, int64_t timeo
     if (!isolate_wait(w, timeout_ms, why, cap)) return ISOLATE_TIMEOUT;
     isolate_head answer;
     char text[ISOLATE_MAX_REPLY];
+    w->data_len = 0;
     if (isolate_full_read(w->answers, &answer, sizeof answer) != 1 || answer.len >= sizeof text ||
-        (answer.len && isolate_full_read(w->answers, text, answer.len) != 1)) {
+        answer.a > ISOLATE_MAX_DATA ||
+        (answer.len && isolate_full_read(w->answers, text, answer.len) != 1) ||
+        !isolate_answer_data(w, answer.a)) {
+        kill(w->pid, SIGKILL); /* one that lies about its answer's length may wait forever */
         isolate_describe_end(w, why, cap);
         return ISOLATE_CRASHED;
     }
     snprintf(why, cap, "%.*s", (int)answer.len, text);
     *status = (ddb_status)(int32_t)answer.op;
     return ISOLATE_DONE;
+}
+
+const char *isolate_data(const isolate *w, size_t *len)
+{
+    *len = w->data_len;
+    return w->data_len ? w->data : NULL;
 }
 
 void isolate_stop(isolate *w)
@@ -197,5 +229,6 @@ void isolate_stop(isolate *w)
         while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR) {}
     }
     close(w->answers);
+    free(w->data);
     free(w);
 }

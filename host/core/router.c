@@ -138,7 +138,7 @@ static router_handler *router_handler_of(const router *r, uint32_t id)
     return &r->routes[id >> 16].handlers[id & 0xFFFF];
 }
 
-static ddb_status router_exec(void *ctx, const isolate_request *q, char *reply, size_t cap);
+static ddb_status router_exec(void *ctx, const isolate_request *q, isolate_reply *out);
 
 /* One request to the worker about handler id: its status in *st and its reply in why, or,
  * when it crashed or timed out, how, with the worker stopped and gone. */
@@ -513,9 +513,11 @@ static ddb_status router_worker_end(router *r, router_handler *h)
 }
 
 /* In the worker: one request of the host. */
-static ddb_status router_exec(void *ctx, const isolate_request *q, char *reply, size_t cap)
+static ddb_status router_exec(void *ctx, const isolate_request *q, isolate_reply *out)
 {
     router *r = ctx;
+    char *reply = out->text;
+    size_t cap = out->cap;
     router_handler *h = router_handler_of(r, q->b);
     switch (q->op) {
     case ROUTER_OP_LOAD: {
