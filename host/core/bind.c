@@ -14,6 +14,7 @@
 
 #include "loader.h"
 #include "log.h"
+#include "render.h"
 #include "text.h"
 
 /* libffi passes a C bool as a uint8: true on every ABI ddbhost builds for. */
@@ -41,8 +42,7 @@ typedef struct bind_call {
     bind_slot *slots;   /* [nc]: this record's argument values */
     size_t *text_at;    /* [nc]: 1 + offset into text of a JSON argument's text, else 0 */
     uint32_t *hints;    /* per step of each argument in turn: where its member was last found */
-    char *text;         /* the JSON texts of this record's arguments, kept between records */
-    size_t text_len, text_cap;
+    render_buf text;    /* the JSON texts of this record's arguments, kept between records */
 } bind_call;
 
 struct bind_library {
@@ -202,7 +202,7 @@ void bind_close(bind_library *b)
         free(c->slots);
         free(c->text_at);
         free(c->hints);
-        free(c->text);
+        render_free(&c->text);
         free(c);
     }
     if (b->dl) dlclose(b->dl);
@@ -228,115 +228,6 @@ void bind_describe(const bind_library *b, const char *table, FILE *out)
             fprintf(out, "%s%s%s", i ? ", " : "", manifest_arg_type_name(spec->args[i].type),
                     spec->args[i].optional ? "?" : "");
         fprintf(out, ") returns %s\n", returns[spec->returns]);
-    }
-}
-
-/* ---- plain JSON text of a value ------------------------------------------------------- */
-
-static bool bind_reserve(bind_call *c, size_t more)
-{
-    if (c->text_cap - c->text_len >= more) return true;
-    size_t cap = c->text_cap ? c->text_cap : 256;
-    while (cap - c->text_len < more) cap *= 2;
-    char *t = realloc(c->text, cap);
-    if (!t) return false;
-    c->text = t;
-    c->text_cap = cap;
-    return true;
-}
-
-static bool bind_put(bind_call *c, const char *s, size_t n)
-{
-    if (!bind_reserve(c, n)) return false;
-    memcpy(c->text + c->text_len, s, n);
-    c->text_len += n;
-    return true;
-}
-
-/* A JSON string, exact (text_escape). */
-static bool bind_put_string(bind_call *c, const char *s, size_t n)
-{
-    if (!bind_reserve(c, n * 6 + 3)) return false;
-    c->text[c->text_len++] = '"';
-    c->text_len += text_escape(c->text + c->text_len, n * 6 + 1, s, n);
-    c->text[c->text_len++] = '"';
-    return true;
-}
-
-/* Standard base64 with padding, in quotes: what DynamoDB's own JSON shows for B. */
-static bool bind_put_base64(bind_call *c, const uint8_t *p, size_t n)
-{
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (!bind_reserve(c, (n + 2) / 3 * 4 + 2)) return false;
-    char *o = c->text + c->text_len;
-    *o++ = '"';
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t w = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        *o++ = abc[w >> 18];
-        *o++ = abc[w >> 12 & 63];
-        *o++ = i + 1 < n ? abc[w >> 6 & 63] : '=';
-        *o++ = i + 2 < n ? abc[w & 63] : '=';
-    }
-    *o++ = '"';
-    c->text_len = (size_t)(o - c->text);
-    return true;
-}
-
-/* An N's exact text as a JSON number. The event may carry forms JSON does not allow ("+5",
- * ".5", "5.", "007"); they are respelled, never rounded. */
-static bool bind_put_number(bind_call *c, const char *s, size_t n)
-{
-    if (!bind_reserve(c, n + 2)) return false;
-    char *o = c->text + c->text_len;
-    size_t i = 0;
-    if (i < n && (s[i] == '-' || s[i] == '+')) {
-        if (s[i] == '-') *o++ = '-';
-        i++;
-    }
-    while (i + 1 < n && s[i] == '0' && s[i + 1] >= '0' && s[i + 1] <= '9') i++;
-    if (i == n || s[i] < '0' || s[i] > '9') *o++ = '0';
-    while (i < n && s[i] >= '0' && s[i] <= '9') *o++ = s[i++];
-    if (i < n && s[i] == '.') {
-        i++;
-        if (i < n && s[i] >= '0' && s[i] <= '9') *o++ = '.';
-        while (i < n && s[i] >= '0' && s[i] <= '9') *o++ = s[i++];
-    }
-    while (i < n) *o++ = s[i++]; /* the exponent, which JSON spells as DynamoDB does */
-    c->text_len = (size_t)(o - c->text);
-    return true;
-}
-
-/* v as plain JSON: S a string, N a number with its exact text, B a base64 string, BOOL and
- * NULL as such, M an object, L and the sets arrays. */
-static bool bind_put_json(bind_call *c, const ddb_value *v)
-{
-    size_t n = ddb_count(v);
-    switch (ddb_type_of(v)) {
-    case DDB_S: return bind_put_string(c, v->ptr, v->len);
-    case DDB_N: return bind_put_number(c, v->ptr, v->len);
-    case DDB_B: return bind_put_base64(c, v->ptr, v->len);
-    case DDB_BOOL: return v->boolean ? bind_put(c, "true", 4) : bind_put(c, "false", 5);
-    case DDB_M:
-        if (!bind_put(c, "{", 1)) return false;
-        for (size_t i = 0; i < n; i++) {
-            const char *name = "";
-            size_t len = 0;
-            const ddb_value *m = ddb_member_at(v, i, &name, &len);
-            if ((i && !bind_put(c, ",", 1)) || !bind_put_string(c, name, len) ||
-                !bind_put(c, ":", 1) || !bind_put_json(c, m))
-                return false;
-        }
-        return bind_put(c, "}", 1);
-    case DDB_L:
-    case DDB_SS:
-    case DDB_NS:
-    case DDB_BS:
-        if (!bind_put(c, "[", 1)) return false;
-        for (size_t i = 0; i < n; i++)
-            if ((i && !bind_put(c, ",", 1)) || !bind_put_json(c, ddb_at(v, i))) return false;
-        return bind_put(c, "]", 1);
-    default: return bind_put(c, "null", 4);
     }
 }
 
@@ -617,7 +508,7 @@ static ddb_status bind_arg_value(const bind_library *b, bind_call *c, const ddb_
         else s->b = v->boolean;
         break;
     case MANIFEST_ARG_JSON:
-        if (!bind_put_json(c, v) || !bind_put(c, "", 1))
+        if (!render_plain(&c->text, v) || !render_put(&c->text, "", 1))
             return BIND_REJECT(DDB_ERR_NOMEM, "out of memory for its JSON text");
         break;
     default: break;
@@ -653,21 +544,21 @@ ddb_status bind_on_record(const ddb_record *rec, void *library)
     if (!c) return DDB_OK;
     const manifest_binding *spec = c->spec;
     bool texts = false;
-    c->text_len = 0;
+    c->text.len = 0;
     uint32_t *hint = c->hints;
     for (size_t i = 0, k = 0; i < spec->nargs; i++) {
-        size_t before = c->text_len;
+        size_t before = c->text.len;
         ddb_status st = bind_arg(b, c, rec, i, k, hint);
         if (st != DDB_OK) return st;
         hint += spec->args[i].nsteps;
-        if (c->text_len != before) { /* a JSON text: its address is known once all are written */
+        if (c->text.len != before) { /* a JSON text: its address is known once all are written */
             c->text_at[k] = before + 1;
             texts = true;
         }
         k += spec->args[i].type == MANIFEST_ARG_BYTES ? 2 : 1;
     }
     for (size_t k = 0; texts && k < c->nc; k++)
-        if (c->text_at[k]) c->slots[k].ptr = c->text + c->text_at[k] - 1;
+        if (c->text_at[k]) c->slots[k].ptr = c->text.text + c->text_at[k] - 1;
     ffi_arg rc = 0;
     ffi_call(&c->cif, c->fn, &rc, c->values);
     if (spec->returns == MANIFEST_RETURNS_INT && (int)(ffi_sarg)rc != 0)
