@@ -197,9 +197,11 @@ static bool text_scan_string(text_scan *t)
             case TEXT_OK: p += used; continue;
             case TEXT_END: return text_fail(t, end, "unexpected end of input in a string");
             case TEXT_BAD_HEX: return text_fail(t, p + used, "invalid \\u escape");
-            case TEXT_LONE_SURROGATE: return text_fail(t, p, "\\u%.4s is an unpaired surrogate", p + 2);
+            case TEXT_LONE_SURROGATE:
+                return text_fail(t, p, "\\u%.4s is an unpaired surrogate", p + 2);
             case TEXT_BAD_ESCAPE:
-                return text_fail(t, p, "invalid escape '\\%c'", p[1] >= 0x20 && p[1] < 0x7f ? p[1] : '?');
+                return text_fail(t, p, "invalid escape '\\%c'",
+                                 p[1] >= 0x20 && p[1] < 0x7f ? p[1] : '?');
             }
         }
         size_t n = c < 0x80 ? 1 : text_utf8_len(p, end);
