@@ -1,15 +1,18 @@
 /* api.c - the host service table that every plugin receives in on_init: logging attributed
- * to the handler, typed lookups in its manifest "config" object (a json-c object), and the
- * Lambda invocation being served. Holds no state of its own; it must never let a plugin's
- * bad argument crash the host. */
+ * to the handler, typed lookups in its manifest "config" object (a json-c object), the Lambda
+ * invocation being served and the tumbling-window state a handler sets. Holds no state of its
+ * own; it must never let a plugin's bad argument crash the host. */
 #include "api.h"
 
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "log.h"
+#include "text.h"
 
 static void api_log(const ddb_handle *self, ddb_log_level level, const char *fmt, ...)
 {
@@ -94,6 +97,43 @@ static int64_t api_remaining_ms(const ddb_handle *self)
     return left > 0 ? left : 0;
 }
 
+bool api_window_text(api_window *w, const char *json, size_t len)
+{
+    if (len + 1 > w->cap) {
+        char *grown = malloc(len + 1); /* not realloc: json may be the old text */
+        if (!grown) return false;
+        memcpy(grown, json, len);
+        free(w->text);
+        w->text = grown;
+        w->cap = len + 1;
+    } else {
+        memmove(w->text, json, len);
+    }
+    w->text[len] = '\0';
+    w->len = len;
+    w->view.state = (ddb_str){w->text, len};
+    return true;
+}
+
+/* A state that is not a JSON object would reach Lambda, and come back in the next event, which
+ * the decoder would refuse: it fails the invocation instead (the first reason is kept). */
+static ddb_status api_set_window_state(const ddb_handle *self, const char *json, size_t len)
+{
+    char why[300];
+    if (!self) return DDB_ERR_INVALID;
+    api_window *w = self->window;
+    if (!w) return DDB_ERR_NOT_FOUND;
+    if (!text_json_object(json, json ? len : 0, why, sizeof why)) {
+        if (!w->error[0])
+            snprintf(w->error, sizeof w->error,
+                     "set a tumbling-window state that is not a JSON object: %s", why);
+        return DDB_ERR_INVALID;
+    }
+    if (!api_window_text(w, json, len)) return DDB_ERR_NOMEM;
+    w->set = true;
+    return DDB_OK;
+}
+
 const ddb_host_api *api_table(void)
 {
     static const ddb_host_api table = {
@@ -107,6 +147,7 @@ const ddb_host_api *api_table(void)
         .request_id = api_request_id,
         .function_arn = api_function_arn,
         .remaining_ms = api_remaining_ms,
+        .set_window_state = api_set_window_state,
     };
     return &table;
 }

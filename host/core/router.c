@@ -1,7 +1,7 @@
 /* router.c - joins a manifest to loaded plugins and delivers decoded records to them.
- * Owns the handler instances, the per-batch failure marks, the manifest it was made from and
- * the worker of isolated handlers (which alone loads and calls them, from router_new to
- * router_free); decides "stop" and "continue". Knows nothing of how events come and go. */
+ * Owns the handler instances, the per-batch failure marks, each handler's tumbling window, the
+ * manifest it was made from and the worker of isolated handlers (which alone loads and calls
+ * them); decides "stop" and "continue". Knows nothing of how events come and go. */
 #include "router.h"
 
 #include <errno.h>
@@ -24,10 +24,12 @@ enum {
     ROUTER_OP_EVENT,    /* the event's bytes, to decode */
     ROUTER_OP_RECORD,
     ROUTER_OP_END,
-    ROUTER_OP_FINI
+    ROUTER_OP_FINI,
+    ROUTER_OP_BEGIN     /* open the batch of a handler that may receive no record */
 };
 #define ROUTER_NAME_SEP '\x1f' /* between name and version in ROUTER_OP_LOAD's answer */
 #define ROUTER_TRACE_VAR "_X_AMZN_TRACE_ID" /* the invocation's trace id, as Lambda exports it */
+#define ROUTER_WINDOW_MINOR 2 /* the ABI minor version that brought tumbling windows */
 
 typedef struct router_handler {
     loader_plugin plugin;
@@ -47,6 +49,13 @@ typedef struct router_handler {
     bool down;               /* remote, and the current worker could not load or start it */
     char *remote_name;       /* remote: "NAME\0VERSION" as the worker read them; owned */
     ddb_plugin_descriptor remote_info; /* remote: plugin.info points here */
+    /* In a tumbling-window invocation (handle.window points at window), for a plugin built
+     * for ABI 1.2 or later: */
+    api_window window;
+    char *window_key;        /* its member of Lambda's state object; owned */
+    bool took_record;        /* it received a record of the event */
+    ddb_status window_failed; /* its batch failed (a hook, or its worker died): its state is
+                                 dropped, and with no record to retry the invocation fails */
 } router_handler;
 
 typedef struct router_route {
@@ -79,6 +88,8 @@ struct router {
     size_t worker_first;       /* the first record of this batch the current worker was given */
     char *event;               /* the event's bytes as they came, for the worker */
     size_t event_len, event_cap;
+    router_window_state *states; /* the tumbling-window states set in this event */
+    size_t cap_states;
     /* In the worker process only: */
     event_decoder *decoder;
     event_batch worker_batch;
@@ -260,6 +271,8 @@ void router_free(router *r)
                 loader_close(&h->plugin);
             }
             bind_close(h->binding);
+            free(h->window.text);
+            free(h->window_key);
         }
         free(route->handlers);
     }
@@ -268,6 +281,7 @@ void router_free(router *r)
     free(r->outcome);
     free(r->failures);
     free(r->event);
+    free(r->states);
     manifest_free(&r->manifest);
     free(r);
 }
@@ -287,6 +301,8 @@ static bool router_inspect_remote(router_handler *h, char *err, size_t cap)
     if (!loader_inspect(h->spec->plugin, &seen, err, cap)) return false;
     h->remote = true;
     h->remote_commits = seen.has_batch_end;
+    h->remote_info.abi_major = (uint16_t)seen.abi_major;
+    h->remote_info.abi_minor = (uint16_t)seen.abi_minor;
     h->handle.name = h->spec->plugin; /* until the worker reads its descriptor's name */
     h->plugin.info = &h->remote_info;
     for (int e = DDB_INSERT; e <= DDB_REMOVE; e++)
@@ -429,23 +445,171 @@ static void router_mark(router *r, size_t i, const router_handler *h, ddb_status
     r->outcome[i].status = st;
 }
 
+/* What h's batch hooks receive for an event of `records` records: its window, if it has one. */
+static ddb_batch router_hook_batch(const router_handler *h, size_t records, ddb_status status)
+{
+    return (ddb_batch){sizeof(ddb_batch), (uint32_t)records, status,
+                       h->handle.window ? &h->window.view : NULL};
+}
+
+/* Opens h's batch, in the process that runs its code: on_batch_begin, when it has one. */
+static void router_open(router_handler *h, size_t records)
+{
+    if (h->in_batch) return;
+    h->in_batch = true;
+    if (!h->plugin.on_batch_begin) return;
+    ddb_batch batch = router_hook_batch(h, records, DDB_OK);
+    h->begin_status = h->plugin.on_batch_begin(&batch, h->state);
+    if (h->begin_status != DDB_OK)
+        log_warn("plugin \"%s\" failed to begin the batch: %s; its records are retried",
+                 h->handle.name, ddb_status_str(h->begin_status));
+}
+
 /* Calls h's callback for rec, opening h's batch first when this is its first record. */
 static ddb_status router_call(router_handler *h, loader_record_fn fn, const ddb_record *rec,
-                              const ddb_batch *batch)
+                              size_t records)
 {
-    if (!h->in_batch) {
-        h->in_batch = true;
-        if (h->plugin.on_batch_begin) {
-            h->begin_status = h->plugin.on_batch_begin(batch, h->state);
-            if (h->begin_status != DDB_OK)
-                log_warn("plugin \"%s\" failed to begin the batch: %s; its records are retried",
-                         h->handle.name, ddb_status_str(h->begin_status));
-        }
-    }
+    router_open(h, records);
     ddb_status st = h->begin_status != DDB_OK ? h->begin_status : fn(rec, h->state);
     if (st != DDB_OK && h->begin_status == DDB_OK) router_log_failure(rec, h, ddb_status_str(st));
     if (st != DDB_OK && h->batch_status == DDB_OK) h->batch_status = st;
     return st;
+}
+
+/* ---- tumbling windows ----------------------------------------------------------------- */
+
+/* Whether h takes part in tumbling windows: a plugin built for ABI 1.2 or later. An older one
+ * can neither read ddb_batch's window nor set a state, and is called as before. */
+static bool router_windowed(const router_handler *h)
+{
+    return !h->binding && h->plugin.info && h->plugin.info->abi_minor >= ROUTER_WINDOW_MINOR;
+}
+
+/* Handler j's member of the state object: its plugin's name, with "#2" for the second windowed
+ * handler of that name on its route, "#3" for the third ... False when out of memory. */
+static bool router_window_key(const router_route *route, size_t j)
+{
+    router_handler *h = &route->handlers[j];
+    size_t same = 1, n = strlen(h->handle.name) + 24;
+    for (size_t k = 0; k < j; k++)
+        if (router_windowed(&route->handlers[k]) &&
+            strcmp(route->handlers[k].handle.name, h->handle.name) == 0)
+            same++;
+    char *key = realloc(h->window_key, n);
+    if (!key) return false;
+    h->window_key = key;
+    if (same == 1) snprintf(key, n, "%s", h->handle.name);
+    else snprintf(key, n, "%s#%zu", h->handle.name, same);
+    return true;
+}
+
+/* Each windowed handler's window in event b (only the isolated ones' in the worker), or none
+ * when b is no tumbling-window invocation: the event's bounds and flags, and as its state its
+ * member of the event's state, "{}" without one (the last, when the name comes twice, as JSON
+ * parsers read it). False when out of memory. */
+static bool router_window_begin(router *r, const event_batch *b, bool isolated_only)
+{
+    const event_window *w = &b->window;
+    for (size_t i = 0; i < r->count; i++) {
+        const router_route *route = &r->routes[i];
+        for (size_t j = 0; j < route->count; j++) {
+            router_handler *h = &route->handlers[j];
+            h->handle.window = NULL;
+            h->took_record = false;
+            h->window_failed = DDB_OK;
+            if (!b->tumbling_window || !router_windowed(h) || (isolated_only && !h->spec->isolated))
+                continue;
+            if (!router_window_key(route, j)) return false;
+            size_t klen = strlen(h->window_key);
+            ddb_str state = {"{}", 2};
+            for (size_t k = 0; k < w->nmembers; k++)
+                if (w->members[k].name.len == klen &&
+                    memcmp(w->members[k].name.ptr, h->window_key, klen) == 0)
+                    state = w->members[k].json;
+            h->window.view = (ddb_window){sizeof(ddb_window), w->final_invoke, w->terminated_early,
+                                          w->start_ms, w->end_ms, w->start, w->end, w->shard_id,
+                                          {NULL, 0}};
+            if (!api_window_text(&h->window, state.ptr, state.len)) return false;
+            h->window.set = false;
+            h->window.error[0] = '\0';
+            h->handle.window = &h->window;
+        }
+    }
+    return true;
+}
+
+/* In the worker: what goes back with an isolated handler's batch end: the state it set, or
+ * why one it set was refused. None when its batch did not begin. */
+static void router_worker_window_reply(router_handler *h, isolate_reply *out)
+{
+    if (h->window.error[0]) {
+        snprintf(out->text, out->cap, "%s", h->window.error);
+    } else if (h->window.set && h->begin_status == DDB_OK && h->window.len > ISOLATE_MAX_DATA) {
+        snprintf(out->text, out->cap, "set a tumbling-window state of %zu bytes, more than a "
+                 "worker may send (%u)", h->window.len, ISOLATE_MAX_DATA);
+    } else if (h->window.set && h->begin_status == DDB_OK) {
+        out->data = h->window.text;
+        out->len = h->window.len;
+    }
+    h->handle.window = NULL;
+}
+
+/* In the host: what the worker answered with an isolated handler's batch end (why: its text). */
+static void router_window_answer(router *r, router_handler *h, const char *why)
+{
+    size_t len;
+    const char *data = isolate_data(r->worker, &len);
+    if (why[0]) {
+        snprintf(h->window.error, sizeof h->window.error, "%s", why);
+    } else if (data) {
+        if (!api_window_text(&h->window, data, len))
+            snprintf(h->window.error, sizeof h->window.error, "set a tumbling-window state that "
+                     "the host had no memory to keep");
+        else h->window.set = true;
+    }
+}
+
+/* The states the event's windowed handlers set, for the response; false with err when the
+ * invocation must fail instead. Every window closes here: set_window_state finds none until
+ * the next. */
+static bool router_window_collect(router *r, router_result *out, char *err, size_t cap)
+{
+    size_t total = 0, n = 0;
+    bool failed = false;
+    for (size_t i = 0; i < r->count; i++) total += r->routes[i].count;
+    if (total > r->cap_states) {
+        router_window_state *grown = realloc(r->states, total * sizeof *grown);
+        if (!grown) {
+            snprintf(err, cap, "out of memory collecting the tumbling-window states");
+            return false;
+        }
+        r->states = grown;
+        r->cap_states = total;
+    }
+    for (size_t i = 0; i < r->count; i++) {
+        for (size_t j = 0; j < r->routes[i].count; j++) {
+            router_handler *h = &r->routes[i].handlers[j];
+            if (!h->handle.window) continue;
+            h->handle.window = NULL;
+            if (failed) continue;
+            if (h->window.error[0]) {
+                snprintf(err, cap, "plugin \"%s\" %s", h->handle.name, h->window.error);
+                failed = true;
+            } else if (h->window_failed != DDB_OK && !h->took_record) {
+                snprintf(err, cap, "plugin \"%s\" failed to end a tumbling-window invocation in "
+                         "which it received no record: %s (hint: the invocation fails, so that "
+                         "Lambda calls it again with the same state)",
+                         h->handle.name, ddb_status_str(h->window_failed));
+                failed = true;
+            } else if (h->window.set && h->window_failed == DDB_OK) {
+                r->states[n++] = (router_window_state){h->window_key,
+                                                       {h->window.text, h->window.len}};
+            }
+        }
+    }
+    out->window_states = r->states;
+    out->nwindow_states = failed ? 0 : n;
+    return !failed;
 }
 
 /* In the worker: the trace id the host's environment has for this invocation (the runtime
@@ -497,16 +661,21 @@ static ddb_status router_worker_event(router *r, const isolate_request *q, char 
         return DDB_ERR_FAILED;
     }
     r->batch = &r->worker_batch;
+    if (!router_window_begin(r, r->batch, true)) {
+        snprintf(reply, cap, "out of memory");
+        return DDB_ERR_NOMEM;
+    }
     return DDB_OK;
 }
 
-/* In the worker: the end of h's batch, then ready for the next. */
-static ddb_status router_worker_end(router *r, router_handler *h)
+/* In the worker: the end of h's batch (with the state it set), then ready for the next. */
+static ddb_status router_worker_end(router *r, router_handler *h, isolate_reply *out)
 {
-    ddb_batch batch = {sizeof batch, (uint32_t)(r->batch ? r->batch->count : 0),
-                       h->begin_status != DDB_OK ? h->begin_status : h->batch_status};
+    ddb_status status = h->begin_status != DDB_OK ? h->begin_status : h->batch_status;
+    ddb_batch batch = router_hook_batch(h, r->batch ? r->batch->count : 0, status);
     ddb_status st = h->in_batch && h->plugin.on_batch_end ? h->plugin.on_batch_end(&batch, h->state)
                                                            : DDB_OK;
+    if (h->handle.window) router_worker_window_reply(h, out);
     h->in_batch = false;
     h->begin_status = h->batch_status = DDB_OK;
     return st;
@@ -535,10 +704,12 @@ static ddb_status router_exec(void *ctx, const isolate_request *q, isolate_reply
     case ROUTER_OP_EVENT: return router_worker_event(r, q, reply, cap);
     case ROUTER_OP_RECORD: {
         const ddb_record *rec = &r->batch->records[q->a];
-        ddb_batch batch = {sizeof batch, (uint32_t)r->batch->count, DDB_OK};
-        return router_call(h, router_callback(h, rec), rec, &batch);
+        return router_call(h, router_callback(h, rec), rec, r->batch->count);
     }
-    case ROUTER_OP_END: return router_worker_end(r, h);
+    case ROUTER_OP_BEGIN:
+        router_open(h, r->batch ? r->batch->count : 0);
+        return h->begin_status;
+    case ROUTER_OP_END: return router_worker_end(r, h, out);
     case ROUTER_OP_FINI:
         if (h->initialised && h->plugin.on_fini) h->plugin.on_fini(h->state);
         loader_close(&h->plugin); /* its destructors run here, as in the host without isolation */
@@ -572,7 +743,10 @@ static void router_worker_lost(router *r, size_t upto)
             router_handler *h = &route->handlers[j];
             if (!h->spec->isolated || !h->in_batch) continue;
             h->in_batch = false;
-            if (!(h->remote ? h->remote_commits : h->plugin.on_batch_end != NULL)) continue;
+            if (h->handle.window) h->window_failed = DDB_ERR_FAILED; /* its state went too */
+            if (!(h->remote ? h->remote_commits : h->plugin.on_batch_end != NULL) &&
+                !h->handle.window)
+                continue;
             for (size_t k = r->worker_first; k < upto; k++) {
                 const ddb_record *rec = &r->batch->records[k];
                 if (router_find(r, rec->table) == route && router_callback(h, rec))
@@ -655,10 +829,49 @@ static ddb_status router_isolated(router *r, const router_route *route, size_t j
     return DDB_ERR_FAILED;
 }
 
+/* Opens the batch of isolated handler j in the worker, before any record. */
+static void router_isolated_open(router *r, const router_route *route, size_t j)
+{
+    router_handler *h = &route->handlers[j];
+    char why[1024];
+    ddb_status st = DDB_ERR_FAILED;
+    if (!router_worker_ready(r, 0, why, sizeof why) || h->down) {
+        log_error("plugin \"%s\" could not begin the batch: %s", h->handle.name,
+                  h->down ? "it could not be started in the worker (see above)" : why);
+        h->window_failed = DDB_ERR_FAILED;
+        if (!r->worker) router_worker_lost(r, 0);
+        return;
+    }
+    h->in_batch = true;
+    if (router_request(r, ROUTER_OP_BEGIN, 0, router_handler_id(r, route, j), NULL, 0,
+                       router_budget(r), &st, why, sizeof why) == ISOLATE_DONE) {
+        h->begin_status = st;
+        return;
+    }
+    log_error("plugin \"%s\" %s in on_batch_begin", h->handle.name, why);
+    router_worker_lost(r, 0);
+}
+
+/* In a tumbling-window invocation, the batch of every windowed handler of the event's table
+ * opens before the first record, so that one that receives none sees the window too: the last
+ * invocation of a window often carries no record. */
+static void router_window_open(router *r, const event_batch *b)
+{
+    if (!b->tumbling_window) return;
+    ddb_str table = b->window.table.ptr || !b->count ? b->window.table : b->records[0].table;
+    const router_route *route = router_find(r, table);
+    for (size_t j = 0; route && j < route->count; j++) {
+        router_handler *h = &route->handlers[j];
+        if (!h->handle.window) continue;
+        if (h->spec->isolated) router_isolated_open(r, route, j);
+        else router_open(h, b->count);
+    }
+}
+
 /* Delivers one record to its handlers in order; returns whether any handler took it and
  * marks it failed when one of them failed. */
 static bool router_record(router *r, const router_route *route, const ddb_record *rec,
-                          const ddb_batch *batch)
+                          size_t records)
 {
     bool taken = false;
     for (size_t j = 0; j < route->count; j++) {
@@ -666,8 +879,9 @@ static bool router_record(router *r, const router_route *route, const ddb_record
         loader_record_fn fn = router_callback(h, rec);
         if (!fn) continue;
         taken = true;
+        h->took_record = true;
         ddb_status st = h->spec->isolated ? router_isolated(r, route, j, rec)
-                                          : router_call(h, fn, rec, batch);
+                                          : router_call(h, fn, rec, records);
         if (st == DDB_OK) continue;
         router_mark(r, rec->index, h, st);
         if (r->on_failure == MANIFEST_STOP) break;
@@ -687,13 +901,15 @@ static ddb_status router_end_handler(router *r, const router_route *route, size_
     if (!h->spec->isolated)
         return h->plugin.on_batch_end ? h->plugin.on_batch_end(batch, h->state) : DDB_OK;
     if (!r->worker) {
-        if (!h->remote_commits) return DDB_OK;
+        if (!h->remote_commits && !h->handle.window) return DDB_OK;
         log_error("plugin \"%s\" could not run on_batch_end: its worker process had died", h->handle.name);
         return DDB_ERR_FAILED;
     }
     if (router_request(r, ROUTER_OP_END, 0, router_handler_id(r, route, j), NULL, 0,
-                       router_budget(r), &st, why, sizeof why) == ISOLATE_DONE)
+                       router_budget(r), &st, why, sizeof why) == ISOLATE_DONE) {
+        if (h->handle.window) router_window_answer(r, h, why);
         return st;
+    }
     log_error("plugin \"%s\" %s in on_batch_end", h->handle.name, why); /* the worker is gone */
     return DDB_ERR_FAILED;
 }
@@ -702,19 +918,23 @@ static ddb_status router_end_handler(router *r, const router_route *route, size_
  * that handler took. */
 static void router_end_batch(router *r, const event_batch *b, size_t attempted)
 {
-    ddb_batch batch = {sizeof batch, (uint32_t)b->count, DDB_OK};
     for (size_t i = 0; i < r->count; i++) {
         const router_route *route = &r->routes[i];
         for (size_t j = 0; j < route->count; j++) {
             router_handler *h = &route->handlers[j];
             if (!h->in_batch) continue;
             h->in_batch = false;
-            batch.status = h->begin_status != DDB_OK ? h->begin_status : h->batch_status;
+            ddb_batch batch = router_hook_batch(h, b->count, h->begin_status != DDB_OK
+                                                                 ? h->begin_status
+                                                                 : h->batch_status);
             ddb_status st = router_end_handler(r, route, j, &batch);
+            if (h->handle.window && h->window_failed == DDB_OK)
+                h->window_failed = st != DDB_OK ? st : h->begin_status;
             h->begin_status = h->batch_status = DDB_OK;
             if (st == DDB_OK) continue;
-            log_warn("plugin \"%s\" failed to end the batch: %s; its records are retried",
-                     h->handle.name, ddb_status_str(st));
+            if (h->took_record) /* else a window's (router_window_collect says why) */
+                log_warn("plugin \"%s\" failed to end the batch: %s; its records are retried",
+                         h->handle.name, ddb_status_str(st));
             for (size_t k = 0; k < attempted; k++) {
                 const ddb_record *rec = &b->records[k];
                 if (router_find(r, rec->table) == route && router_callback(h, rec))
@@ -755,7 +975,6 @@ static bool router_begin(router *r, const event_batch *b, router_result *out, ch
  * the deadline; returns how many were attempted. */
 static size_t router_walk(router *r, const event_batch *b, router_result *out)
 {
-    ddb_batch batch = {sizeof batch, (uint32_t)b->count, DDB_OK};
     for (size_t i = 0; i < b->count; i++) {
         const ddb_record *rec = &b->records[i];
         r->outcome[i].attempted = true;
@@ -768,7 +987,7 @@ static size_t router_walk(router *r, const event_batch *b, router_result *out)
             }
         }
         const router_route *route = router_find(r, rec->table);
-        if (!route || !router_record(r, route, rec, &batch)) {
+        if (!route || !router_record(r, route, rec, b->count)) {
             out->skipped++;
             continue;
         }
@@ -799,11 +1018,16 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
 {
     r->restart_failed[0] = '\0'; /* each event may try a new worker once */
     if (!router_begin(r, b, out, err, cap)) return false;
+    if (!router_window_begin(r, b, false)) {
+        snprintf(err, cap, "out of memory keeping the tumbling-window states");
+        return false;
+    }
+    router_window_open(r, b);
     size_t attempted = router_walk(r, b, out);
     out->undelivered = b->count - attempted;
     router_end_batch(r, b, attempted);
     router_collect(r, b, attempted, out);
-    return true;
+    return router_window_collect(r, out, err, cap);
 }
 
 void router_describe(const router *r, FILE *out)

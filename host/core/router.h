@@ -12,6 +12,13 @@
 
 typedef struct router router;
 
+/* A tumbling-window state a handler set: its member of the state object sent back to Lambda. */
+typedef struct router_window_state {
+    const char *key;         /* the plugin's name, or "NAME#2" for its second handler on the
+                                route, "NAME#3" ... */
+    ddb_str json;            /* a JSON object */
+} router_window_state;
+
 typedef struct router_result {
     size_t records;          /* in the event */
     size_t delivered;        /* records handed to at least one handler */
@@ -25,6 +32,10 @@ typedef struct router_result {
     const size_t *route_records; /* records delivered per route, in manifest order */
     const ddb_record *batch;     /* the event's records (records of them), borrowed */
     const struct router_outcome *outcome; /* per record of the batch, borrowed */
+    const router_window_state *window_states; /* in a tumbling-window invocation, the states
+                                 handlers set, to replace their members of the event's state;
+                                 borrowed from the router until the next call */
+    size_t nwindow_states;
 } router_result;
 
 /* What became of one record: plugin is NULL unless it failed. */
@@ -68,7 +79,11 @@ size_t router_route_count(const router *r);
 /* Runs on_fini for every handler, then unloads. */
 void router_free(router *r);
 
-/* Delivers b's records. Returns false only when out of memory (err says so). */
+/* Delivers b's records; in a tumbling-window invocation, also opens and ends the batch of
+ * every handler of the event's table built for ABI 1.2, records or none, and collects the
+ * states they set. Returns false, with one line in err, when out of memory or when the
+ * invocation must fail: a handler set a state that is not a JSON object, or the batch of one
+ * that received no record failed (nothing would make Lambda try again). */
 bool router_deliver(router *r, const event_batch *b, router_result *out, char *err, size_t cap);
 
 /* One line per route and handler, for `ddbhost check`. */

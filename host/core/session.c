@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "event.h"
 #include "log.h"
@@ -63,6 +64,53 @@ static void session_log(const router_result *res, const session_times *times)
              res->records == 1 ? "" : "s", res->delivered, res->failed, res->skipped, extra);
 }
 
+/* Lambda keeps at most this much state per shard, and ends a window early beyond it. */
+#define SESSION_WINDOW_STATE_MAX (1024u * 1024u)
+
+static bool session_same(ddb_str a, const char *b)
+{
+    size_t n = strlen(b);
+    return a.len == n && memcmp(a.ptr, b, n) == 0;
+}
+
+/* The state a tumbling-window invocation sends back: the event's as it came, unless handlers
+ * set theirs; then the event's members in their order, each handler's replaced by what it
+ * set, and the members of handlers that had none after them. *owned is what to free. False
+ * when out of memory. */
+static bool session_window_state(const event_window *w, const router_result *res, ddb_str *out,
+                                 char **owned)
+{
+    *owned = NULL;
+    *out = w->state;
+    if (!res->nwindow_states) return true;
+    size_t n = w->state_object ? w->nmembers : 0, count = 0, len;
+    response_member *m = malloc((n + res->nwindow_states) * sizeof *m);
+    if (!m) return false;
+    for (size_t i = 0; i < n; i++) {
+        m[count] = (response_member){w->members[i].name, w->members[i].json};
+        for (size_t k = 0; k < res->nwindow_states; k++)
+            if (session_same(w->members[i].name, res->window_states[k].key))
+                m[count].json = res->window_states[k].json;
+        count++;
+    }
+    for (size_t k = 0; k < res->nwindow_states; k++) {
+        size_t i = 0;
+        while (i < n && !session_same(w->members[i].name, res->window_states[k].key)) i++;
+        if (i == n) {
+            const char *key = res->window_states[k].key;
+            m[count++] = (response_member){{key, strlen(key)}, res->window_states[k].json};
+        }
+    }
+    *owned = response_object(m, count, &len);
+    free(m);
+    if (!*owned) return false;
+    *out = (ddb_str){*owned, len};
+    if (len > SESSION_WINDOW_STATE_MAX)
+        log_warn("the tumbling-window state is %zu bytes, more than the 1 MB Lambda keeps: "
+                 "Lambda ends the window early", len);
+    return true;
+}
+
 char *session_process(session *s, char *buf, size_t len, const api_invocation *inv,
                       router_result *res, session_times *times, char *err, size_t cap)
 {
@@ -86,8 +134,12 @@ char *session_process(session *s, char *buf, size_t len, const api_invocation *i
         times->deliver_ms = sys_monotonic_ms() - t1;
     }
     session_log(res, times);
-    char *response = response_json(res->failures, res->nfailures,
-                                   batch.tumbling_window ? &batch.window.state : NULL, NULL);
+    ddb_str state;
+    char *owned, *response = NULL;
+    if (session_window_state(&batch.window, res, &state, &owned))
+        response = response_json(res->failures, res->nfailures,
+                                 batch.tumbling_window ? &state : NULL, NULL);
+    free(owned);
     if (!response) snprintf(err, cap, "out of memory writing the batch response");
     return response;
 }

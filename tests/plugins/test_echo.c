@@ -63,7 +63,7 @@ static int unload_echo(void **unused)
 /* Runs echo's on_init as the host would; error receives its message on failure. */
 static ddb_status init_echo(json_object *config, void **state, char *error, size_t cap)
 {
-    static const struct ddb_handle self = {"echo", "*", NULL};
+    static const struct ddb_handle self = {"echo", "*", NULL, NULL};
     ddb_init init = {
         .size = sizeof init,
         .host = api_table(),

@@ -1,6 +1,7 @@
 /* test_api.c - the host service table as a plugin sees it: its size and version, log lines
- * attributed to the handler, and typed config lookups that answer with a status instead of
- * guessing (an integer is not a double, a string is not a bool). */
+ * attributed to the handler, typed config lookups that answer with a status instead of
+ * guessing (an integer is not a double, a string is not a bool), and the tumbling-window state
+ * a handler sets (copied, a JSON object or refused). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,7 +137,7 @@ static char *stderr_of(void (*fn)(void))
 
 static void log_as_orders_audit(void)
 {
-    const ddb_handle self = {"orders-audit", "Orders", NULL};
+    const ddb_handle self = {"orders-audit", "Orders", NULL, NULL};
     const ddb_host_api *api = api_table();
     log_set_level(DDB_LOG_INFO);
     api->log(&self, DDB_LOG_INFO, "wrote %d rows", 3);
@@ -161,7 +162,7 @@ static void test_log_lines_name_the_handler_and_respect_the_level(void **state)
 static void test_outside_an_invocation_there_is_no_request_id_nor_deadline(void **state)
 {
     (void)state;
-    const ddb_handle self = {"p", "*", NULL};
+    const ddb_handle self = {"p", "*", NULL, NULL};
     const ddb_host_api *api = api_table();
     assert_true(api->size >= offsetof(ddb_host_api, remaining_ms) + sizeof api->remaining_ms);
     assert_null(api->request_id(&self));
@@ -176,7 +177,7 @@ static void test_a_plugin_sees_the_invocation_it_serves(void **state)
     api_invocation inv = {"8476a536-e9f4-11e8-9739-2dfe598c3fcd",
                           "arn:aws:lambda:eu-west-1:123456789012:function:orders",
                           api_now_ms() + 60000};
-    const ddb_handle self = {"p", "Orders", &inv};
+    const ddb_handle self = {"p", "Orders", &inv, NULL};
     const ddb_host_api *api = api_table();
     assert_string_equal(api->request_id(&self), inv.request_id);
     assert_string_equal(api->function_arn(&self), inv.function_arn);
@@ -184,6 +185,61 @@ static void test_a_plugin_sees_the_invocation_it_serves(void **state)
     assert_true(left > 50000 && left <= 60000);
     inv.deadline_ms = api_now_ms() - 5; /* already past: never negative */
     assert_int_equal(api->remaining_ms(&self), 0);
+}
+
+/* ---- tumbling windows ------------------------------------------------------------------ */
+
+#define SET(self, lit) api_table()->set_window_state((self), (lit), sizeof(lit) - 1)
+
+static void test_outside_a_tumbling_window_there_is_no_state_to_set(void **state)
+{
+    (void)state;
+    const ddb_handle self = {"p", "*", NULL, NULL};
+    const ddb_host_api *api = api_table();
+    assert_true(api->size >= offsetof(ddb_host_api, set_window_state) + sizeof api->set_window_state);
+    assert_int_equal(SET(&self, "{}"), DDB_ERR_NOT_FOUND);
+    assert_int_equal(SET(NULL, "{}"), DDB_ERR_INVALID);
+}
+
+static void test_a_state_set_is_copied_and_shown_on_the_window(void **state)
+{
+    (void)state;
+    api_window w;
+    memset(&w, 0, sizeof w);
+    ddb_handle self = {"p", "Orders", NULL, &w};
+    assert_true(api_window_text(&w, "{}", 2));
+    assert_string_equal(w.view.state.ptr, "{}");
+    char json[] = " {\"sum\": \"12\"} ";
+    assert_int_equal(api_table()->set_window_state(&self, json, strlen(json)), DDB_OK);
+    json[3] = 'X'; /* copied: the plugin's text is its own again */
+    assert_true(w.set);
+    assert_string_equal(w.view.state.ptr, " {\"sum\": \"12\"} ");
+    assert_int_equal(w.view.state.len, strlen(json));
+    assert_string_equal(w.error, "");
+    /* the state it reads back, set again, shorter and then longer */
+    assert_int_equal(api_table()->set_window_state(&self, w.view.state.ptr + 1, 13), DDB_OK);
+    assert_string_equal(w.view.state.ptr, "{\"sum\": \"12\"}");
+    assert_int_equal(SET(&self, "{\"sum\":\"123456789012345678901234567890\",\"n\":[1,2,3]}"), DDB_OK);
+    assert_string_equal(w.text, "{\"sum\":\"123456789012345678901234567890\",\"n\":[1,2,3]}");
+    free(w.text);
+}
+
+/* The first reason is the one the invocation fails with; the state stays as it was. */
+static void test_a_state_that_is_not_a_json_object_is_refused_with_its_reason(void **state)
+{
+    (void)state;
+    api_window w;
+    memset(&w, 0, sizeof w);
+    ddb_handle self = {"p", "Orders", NULL, &w};
+    assert_true(api_window_text(&w, "{\"a\":1}", 7));
+    assert_int_equal(SET(&self, "[1]"), DDB_ERR_INVALID);
+    assert_int_equal(SET(&self, "{\"a\":"), DDB_ERR_INVALID);
+    assert_int_equal(api_table()->set_window_state(&self, NULL, 3), DDB_ERR_INVALID);
+    assert_false(w.set);
+    assert_string_equal(w.view.state.ptr, "{\"a\":1}");
+    assert_string_equal(w.error, "set a tumbling-window state that is not a JSON object: "
+                                 "expected a JSON object, found an array");
+    free(w.text);
 }
 
 int main(void)
@@ -201,6 +257,9 @@ int main(void)
                                         config_teardown),
         cmocka_unit_test(test_config_that_is_not_an_object_has_no_keys),
         cmocka_unit_test(test_log_lines_name_the_handler_and_respect_the_level),
+        cmocka_unit_test(test_outside_a_tumbling_window_there_is_no_state_to_set),
+        cmocka_unit_test(test_a_state_set_is_copied_and_shown_on_the_window),
+        cmocka_unit_test(test_a_state_that_is_not_a_json_object_is_refused_with_its_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 /* test_session.c - the session every front door holds: it opens a manifest or one plugin,
  * keeps what it needs (the manifest file may go), answers each event with the batch
- * response, says which kind of failure stopped it from opening, and passes the invocation's
- * deadline on with the manifest's margin. Driven through the probe plugin, which logs every
- * call it gets. */
+ * response, says which kind of failure stopped it from opening, passes the invocation's
+ * deadline on with the manifest's margin, and hands a tumbling window's state back with the
+ * members its handlers set. Driven through the probe plugin, which logs every call it gets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -202,6 +202,96 @@ static void test_the_invocation_deadline_stops_delivery_by_the_manifests_margin(
     }
 }
 
+/* ---- tumbling windows ------------------------------------------------------------------ */
+
+/* A session of the probe on Orders that sets window_state (NULL: none) as its window state. */
+static session *open_window_probe(const char *window_state)
+{
+    char text[1024], err[512];
+    snprintf(text, sizeof text,
+             "{\"tables\":{\"Orders\":{\"plugin\":\"%s\",\"config\":{\"log\":\"%s\"%s%s%s}}}}",
+             PROBE, log_path, window_state ? ",\"window_state\":\"" : "",
+             window_state ? window_state : "", window_state ? "\"" : "");
+    write_manifest(text);
+    session *s = session_open(manifest_path, NULL, NULL, err, sizeof err);
+    if (!s) fail_msg("%s", err);
+    return s;
+}
+
+/* The response to a tumbling-window event of table with `records` INSERTs (101, 102 ...) and
+ * the given "state" text. free() it. */
+static char *window_response(session *s, const char *table, int records, const char *state)
+{
+    char arn[160], event[4096], err[512];
+    router_result res;
+    snprintf(arn, sizeof arn, ARN, table);
+    int n = snprintf(event, sizeof event, "{\"Records\":[");
+    for (int i = 0; i < records; i++)
+        n += snprintf(event + n, sizeof event - (size_t)n,
+                      "%s{\"eventSource\":\"aws:dynamodb\",\"eventName\":\"INSERT\",\"eventSourceARN\":"
+                      "\"%s\",\"dynamodb\":{\"SequenceNumber\":\"%d\",\"Keys\":{\"id\":{\"S\":\"k\"}}}}",
+                      i ? "," : "", arn, 101 + i);
+    snprintf(event + n, sizeof event - (size_t)n,
+             "],\"window\":{\"start\":\"2020-07-30T17:00:00Z\",\"end\":\"2020-07-30T17:05:00Z\"},"
+             "\"state\":%s,\"shardId\":\"shard-1\",\"eventSourceARN\":\"%s\","
+             "\"isFinalInvokeForWindow\":%s,\"isWindowTerminatedEarly\":false}",
+             state, arn, records ? "false" : "true");
+    char *response = session_process(s, event, strlen(event), NULL, &res, NULL, err, sizeof err);
+    if (!response) fail_msg("%s", err);
+    return response;
+}
+
+static void test_a_window_state_set_replaces_the_handlers_member_where_it_was(void **state)
+{
+    (void)state;
+    session *s = open_window_probe("{\\\"n\\\": 1}");
+    char *r = window_response(s, "Orders", 1, "{\"a\":1,\"batch-probe\": {\"old\":true},\"b\":[2]}");
+    assert_string_equal(r, "{\"state\":{\"a\":1,\"batch-probe\":{\"n\":1},\"b\":[2]},"
+                           "\"batchItemFailures\":[]}");
+    free(r);
+    session_close(s);
+    assert_string_equal(probe_log(), "begin 1 window {\"old\":true}\ninsert 101\nend ok\nfini\n");
+}
+
+static void test_a_window_state_set_is_added_after_the_events_members(void **state)
+{
+    (void)state;
+    session *s = open_window_probe("{}");
+    char *r = window_response(s, "Orders", 2, "{\"a\":1}");
+    assert_string_equal(r, "{\"state\":{\"a\":1,\"batch-probe\":{}},\"batchItemFailures\":[]}");
+    free(r);
+    r = window_response(s, "Orders", 1, "null"); /* not an object: nothing of it to keep */
+    assert_string_equal(r, "{\"state\":{\"batch-probe\":{}},\"batchItemFailures\":[]}");
+    free(r);
+    session_close(s);
+}
+
+static void test_without_a_state_set_the_events_state_goes_back_as_it_came(void **state)
+{
+    (void)state;
+    session *s = open_window_probe(NULL);
+    char *r = window_response(s, "Orders", 1, "{ \"a\" : [1, 2],\n \"batch-probe\": {} }");
+    assert_string_equal(r, "{\"state\":{\"a\":[1,2],\"batch-probe\":{}},\"batchItemFailures\":[]}");
+    free(r);
+    session_close(s);
+}
+
+/* The window's last invocation carries no record: the handlers of the event's table still
+ * see it, those of other tables do not. */
+static void test_a_window_without_records_reaches_the_handlers_of_its_table_only(void **state)
+{
+    (void)state;
+    session *s = open_window_probe("{\\\"done\\\":true}");
+    char *r = window_response(s, "Users", 0, "{}");
+    assert_string_equal(r, "{\"state\":{},\"batchItemFailures\":[]}");
+    free(r);
+    r = window_response(s, "Orders", 0, "{}");
+    assert_string_equal(r, "{\"state\":{\"batch-probe\":{\"done\":true}},\"batchItemFailures\":[]}");
+    free(r);
+    session_close(s);
+    assert_string_equal(probe_log(), "begin 0 window {}\nend ok\nfini\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +301,11 @@ int main(void)
                                fresh_log),
         cmocka_unit_test(test_each_failure_to_open_says_its_kind),
         cmocka_unit_test_setup(test_the_invocation_deadline_stops_delivery_by_the_manifests_margin, fresh_log),
+        cmocka_unit_test_setup(test_a_window_state_set_replaces_the_handlers_member_where_it_was, fresh_log),
+        cmocka_unit_test_setup(test_a_window_state_set_is_added_after_the_events_members, fresh_log),
+        cmocka_unit_test_setup(test_without_a_state_set_the_events_state_goes_back_as_it_came, fresh_log),
+        cmocka_unit_test_setup(test_a_window_without_records_reaches_the_handlers_of_its_table_only,
+                               fresh_log),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

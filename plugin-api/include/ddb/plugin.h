@@ -1,4 +1,4 @@
-/* ddb/plugin.h - the ddbhost plugin ABI, version 1.1: the only header a plugin includes.
+/* ddb/plugin.h - the ddbhost plugin ABI, version 1.2: the only header a plugin includes.
  * It owns the descriptor a plugin exports, the callbacks the host calls, the record and value
  * views it hands them, the inline accessors over them and the host service table. It needs
  * nothing beyond <stddef.h>, <stdint.h> and <stdbool.h>, and nothing in it links against the
@@ -53,7 +53,7 @@
 
 #define DDB_PLUGIN_MAGIC 0x44444250u /* "DDBP" */
 #define DDB_ABI_MAJOR 1
-#define DDB_ABI_MINOR 1
+#define DDB_ABI_MINOR 2
 
 /* ---- statuses ------------------------------------------------------------------------ */
 
@@ -91,6 +91,7 @@ typedef struct ddb_value ddb_value;
 typedef struct ddb_record ddb_record;
 typedef struct ddb_init ddb_init;
 typedef struct ddb_batch ddb_batch;
+typedef struct ddb_window ddb_window;
 
 /* The descriptor. Its first four fields are frozen for every ABI version, so any host can
  * read any plugin's header; later fields are only appended within a major version. */
@@ -125,7 +126,9 @@ DDB_EXPORT void on_fini(void *state);
 
 /* Optional, for transactional sinks: begin before the first record of an event that this
  * handler receives, end after the last (commit there). A non-OK status from either fails
- * every record this handler received in the batch. */
+ * every record this handler received in the batch. In a tumbling-window invocation they also
+ * run for a handler of the event's table that receives no record (ABI 1.2 plugins only): the
+ * window's last invocation often carries none. */
 DDB_EXPORT ddb_status on_batch_begin(const ddb_batch *batch, void *state);
 DDB_EXPORT ddb_status on_batch_end(const ddb_batch *batch, void *state);
 
@@ -362,6 +365,14 @@ typedef struct ddb_host_api {
     const char *(*function_arn)(const ddb_handle *self);
     /* Milliseconds left before Lambda's deadline for this invocation; -1 when there is none. */
     int64_t (*remaining_ms)(const ddb_handle *self);
+
+    /* ABI 1.2: sets this handler's tumbling-window state to json (len bytes), a JSON object,
+     * copied. Lambda hands it back in the window's next invocation; batch->window->state shows
+     * it from now on. Any callback of a window invocation may set it; on_batch_end, where it
+     * is whole, is the usual place. DDB_ERR_INVALID when json is not a JSON object: the
+     * invocation then fails, with one line naming the plugin. DDB_ERR_NOT_FOUND outside a
+     * tumbling-window invocation. */
+    ddb_status (*set_window_state)(const ddb_handle *self, const char *json, size_t len);
 } ddb_host_api;
 
 /* What on_init receives. Borrowed: valid during on_init only, except host, self and config,
@@ -384,6 +395,27 @@ struct ddb_batch {
     uint32_t records;             /* records in the event */
     ddb_status status;            /* on_batch_end: DDB_OK when every record this handler got
                                      succeeded, else the first failure */
+    const ddb_window *window;     /* ABI 1.2: the tumbling window the event belongs to, NULL
+                                     when the event source mapping has none */
+};
+
+/* ABI 1.2: a tumbling window (TumblingWindowInSeconds on the event source mapping): Lambda
+ * calls the function several times per window and shard, handing each invocation the state
+ * the last one returned. Each handler has a state of its own, a JSON object. Borrowed: valid
+ * during the hook only. */
+struct ddb_window {
+    uint32_t size;                /* sizeof(ddb_window) as the host built it */
+    bool final_invoke;            /* isFinalInvokeForWindow: the window's last invocation, its
+                                     state the window's result */
+    bool terminated_early;        /* isWindowTerminatedEarly: Lambda ended the window before its
+                                     time (the whole state passed 1 MB) */
+    int64_t start_ms;             /* the window, [start, end), in ms since the epoch; 0 when */
+    int64_t end_ms;               /* the event lacks a bound */
+    ddb_str start;                /* the bounds as the event wrote them (ISO 8601), */
+    ddb_str end;                  /* e.g. "2020-07-30T17:00:00Z" */
+    ddb_str shard_id;             /* the shard the records come from */
+    ddb_str state;                /* this handler's state as JSON text: "{}" when the window
+                                     starts, then what it last set (set_window_state) */
 };
 
 /* ---- sizes the ABI pins ---------------------------------------------------------------- */
@@ -407,6 +439,8 @@ DDB_ASSERT_SIZE_(ddb_log_level, 4);
 DDB_ASSERT_SIZE_(((ddb_record *)0)->ttl_delete, 1);
 DDB_ASSERT_SIZE_(((ddb_record *)0)->has_creation_time, 1);
 DDB_ASSERT_SIZE_(((ddb_batch *)0)->status, 4);
+DDB_ASSERT_SIZE_(((ddb_window *)0)->final_invoke, 1);
+DDB_ASSERT_SIZE_(((ddb_window *)0)->terminated_early, 1);
 
 /* ---- not API: the inline code behind the number conversions -------------------------- */
 
