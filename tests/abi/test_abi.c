@@ -1,6 +1,7 @@
 /* test_abi.c - every fixture plugin in fixtures/ must be refused with its exact one-line
  * message, by the loader itself (loading, and inspecting the file without loading it) and by
- * `ddbhost --invoke FIXTURE.so EVENT`; the valid one must load with exactly its callbacks. */
+ * `ddbhost --invoke FIXTURE.so EVENT`; the valid ones (good, and older_minor built for ABI 1.1)
+ * must load with exactly their callbacks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,6 +180,27 @@ static void test_valid_plugin_loads_with_exactly_the_callbacks_it_exports(void *
     assert_null(p.dl);
 }
 
+/* Minor versions only append: a plugin built for an older minor than the host's loads. */
+static void test_a_plugin_built_for_an_older_minor_loads(void **state)
+{
+    const char *path = fixture_path("older_minor");
+    char err[512] = "";
+    loader_plugin p;
+    loader_inspection in;
+    (void)state;
+    assert_true(DDB_ABI_MINOR > 1);
+    assert_true(loader_inspect(path, &in, err, sizeof err));
+    assert_int_equal(in.abi_minor, 1);
+    assert_true(loader_open(path, &p, err, sizeof err));
+    assert_string_equal(err, "");
+    assert_string_equal(p.info->name, "older-minor");
+    assert_int_equal(p.info->abi_major, DDB_ABI_MAJOR);
+    assert_int_equal(p.info->abi_minor, 1);
+    assert_non_null(p.on_record[DDB_INSERT]);
+    assert_non_null(p.on_batch_begin);
+    loader_close(&p);
+}
+
 /* A bare file name means a file in the current directory, never one on the library path;
  * messages name the plugin as the user wrote it. */
 static void test_bare_plugin_name_is_opened_from_the_current_directory(void **state)
@@ -340,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_plugin_exporting_no_record_callback_is_refused),
         cmocka_unit_test(test_a_callback_that_only_a_linked_library_exports_does_not_count),
         cmocka_unit_test(test_valid_plugin_loads_with_exactly_the_callbacks_it_exports),
+        cmocka_unit_test(test_a_plugin_built_for_an_older_minor_loads),
         cmocka_unit_test(test_bare_plugin_name_is_opened_from_the_current_directory),
         cmocka_unit_test(test_inspecting_a_plugin_reads_its_version_and_callbacks_without_loading_it),
         cmocka_unit_test(test_inspecting_refuses_each_faulty_plugin_as_opening_does_without_loading_it),

@@ -1,7 +1,7 @@
 /* test_cli.c - the command-line contract, through the real ddbhost binary: what a user sees
  * on stdout and stderr, and the exit status, for usage errors, bad input, routing by
- * manifest, failure semantics and `ddbhost check`. The fixture plugins print which records
- * they handled, so routing and order are asserted from stdout alone. */
+ * manifest, failure semantics, tumbling windows and `ddbhost check`. The fixture plugins
+ * print which records they handled, so routing and order are asserted from stdout alone. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -27,12 +27,18 @@
 #define FAIL_WHEN DDB_BINARY_DIR "/tests/cli/fail_when.so"
 #define INSERT_ONLY DDB_BINARY_DIR "/tests/cli/insert_only.so"
 #define PARTIAL_LINE DDB_BINARY_DIR "/tests/cli/partial_line.so"
+#define WINDOW_SUM DDB_BINARY_DIR "/tests/cli/window_sum.so"
 #define ABI_FIXTURES DDB_BINARY_DIR "/tests/abi"
 
 #define ORDERS FIXTURES "/orders.json" /* Orders 100..104; 102 and 104 carry fail: true */
 #define TABLES FIXTURES "/tables.json" /* 200 Orders, 201 Users, 202 Audit, 203 Orders, 204 none */
 #define NAMES FIXTURES "/names.json"   /* Orders: 300 INSERT, 301 MODIFY, 302 REMOVE */
 #define PAIR FIXTURES "/pair.json"     /* Orders 400..404; 401 fail_a: true, 403 fail_b: true */
+/* A tumbling window of Orders: 500 INSERT amount 10, 501 MODIFY 20, 502 REMOVE, state
+ * {"other":...}; then its last invocation, no record, the state with "window-sum" 35 in it. */
+#define WINDOW FIXTURES "/window.json"
+#define WINDOW_FINAL FIXTURES "/window-final.json"
+#define WINDOW_ARN "arn:aws:dynamodb:us-east-1:123456789012:table/Orders/stream/2020-07-30T16:00:00.000"
 
 #define NO_FAILURES "{\"batchItemFailures\":[]}\n"
 #define TRY_HELP "Try 'ddbhost --help'.\n"
@@ -658,6 +664,181 @@ static void test_check_refuses_a_manifest_whose_plugin_the_loader_refuses(void *
                         "ABI 2.0", NULL);
 }
 
+/* ---- tumbling windows ------------------------------------------------------------------- */
+
+#define WINDOW_BEGIN(tag, records, state, final)                                              \
+    tag " begin " records " records: state " state ", window 2020-07-30T17:00:00Z.."          \
+    "2020-07-30T17:05:00Z (1596128400000..1596128700000 ms), shard "                           \
+    "shardId-00000001596128000000-0a1b2c3d, final " final ", early no\n"
+#define WINDOW_OTHER "\"other\":{\"kept\":[1,2]}"
+#define WINDOW_30 "{\"sum\":\"30\",\"records\":\"2\"}"
+#define WINDOW_35 "{\"sum\":\"35\",\"records\":\"3\"}"
+#define WINDOW_FIRST_OUT                                                                       \
+    WINDOW_BEGIN("window-sum", "3", "{}", "no")                                                \
+    "window-sum end: " WINDOW_30 " (ok)\n"                                                     \
+    "{\"state\":{" WINDOW_OTHER ",\"window-sum\":" WINDOW_30 "},\"batchItemFailures\":[]}\n"
+#define WINDOW_FINAL_OUT                                                                       \
+    WINDOW_BEGIN("window-sum", "0", WINDOW_35, "yes")                                          \
+    "window-sum end: " WINDOW_35 " (ok)\n"                                                     \
+    "{\"state\":{" WINDOW_OTHER ",\"window-sum\":" WINDOW_35 "},\"batchItemFailures\":[]}\n"
+
+/* The window's next invocation: one INSERT of amount 5, with the state the last one returned
+ * (the "state" member of its response line). */
+static void cli_next_window_event(char *path, size_t cap, const char *response)
+{
+    const char *state = strstr(response, "{\"state\":"), *end = strstr(response, ",\"batchItemFailures\"");
+    char text[4096];
+    assert_non_null(state);
+    assert_non_null(end);
+    state += strlen("{\"state\":");
+    snprintf(text, sizeof text,
+             "{\"Records\":[{\"eventID\":\"e503\",\"eventName\":\"INSERT\",\"eventVersion\":\"1.1\","
+             "\"eventSource\":\"aws:dynamodb\",\"awsRegion\":\"us-east-1\",\"dynamodb\":{\"Keys\":"
+             "{\"id\":{\"S\":\"o4\"}},\"NewImage\":{\"id\":{\"S\":\"o4\"},\"amount\":{\"N\":\"5\"}},"
+             "\"SequenceNumber\":\"503\",\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"},"
+             "\"eventSourceARN\":\"" WINDOW_ARN "\"}],"
+             "\"window\":{\"start\":\"2020-07-30T17:00:00Z\",\"end\":\"2020-07-30T17:05:00Z\"},"
+             "\"state\":%.*s,\"shardId\":\"shardId-00000001596128000000-0a1b2c3d\","
+             "\"eventSourceARN\":\"" WINDOW_ARN "\",\"isFinalInvokeForWindow\":false,"
+             "\"isWindowTerminatedEarly\":false}",
+             (int)(end - state), state);
+    cli_manifest(path, cap, "window-next.json", text);
+}
+
+/* Two invocations of one window through the plugin, the second fed the state the first
+ * returned; then the window's last invocation, which carries no record. */
+static void cli_expect_a_window_summed(const char *manifest)
+{
+    char next[4096];
+    run_output r;
+    if (manifest) CLI_RUN(&r, NULL, "--manifest", manifest, "--invoke", WINDOW);
+    else CLI_RUN(&r, NULL, "--invoke", WINDOW_SUM, WINDOW);
+    cli_next_window_event(next, sizeof next, r.out);
+    cli_expect(&r, 0, WINDOW_FIRST_OUT, "ddbhost: 3 records: 2 delivered, 0 failed, 1 skipped\n");
+    if (manifest) CLI_RUN(&r, NULL, "--manifest", manifest, "--invoke", next);
+    else CLI_RUN(&r, NULL, "--invoke", WINDOW_SUM, next);
+    cli_expect(&r, 0,
+               WINDOW_BEGIN("window-sum", "1", WINDOW_30, "no")
+               "window-sum end: " WINDOW_35 " (ok)\n"
+               "{\"state\":{" WINDOW_OTHER ",\"window-sum\":" WINDOW_35 "},\"batchItemFailures\":[]}\n",
+               "ddbhost: 1 record: 1 delivered, 0 failed, 0 skipped\n");
+    if (manifest) CLI_RUN(&r, NULL, "--manifest", manifest, "--invoke", WINDOW_FINAL);
+    else CLI_RUN(&r, NULL, "--invoke", WINDOW_SUM, WINDOW_FINAL);
+    cli_expect(&r, 0, WINDOW_FINAL_OUT, "ddbhost: 0 records: 0 delivered, 0 failed, 0 skipped\n");
+}
+
+static void test_a_window_plugin_sums_into_its_state_across_invocations(void **state)
+{
+    (void)state;
+    cli_expect_a_window_summed(NULL);
+}
+
+static void test_an_isolated_window_plugin_gets_and_returns_its_state_the_same(void **state)
+{
+    char m[4096];
+    (void)state;
+    cli_manifest(m, sizeof m, "window-isolated.json",
+                 "{\"tables\": {\"Orders\": {\"plugin\": \"" WINDOW_SUM "\", \"isolation\": "
+                 "\"process\"}}}");
+    cli_expect_a_window_summed(m);
+}
+
+/* Each handler has its own member of the state: a second appearance of a plugin on the route
+ * is "NAME#2". */
+static void test_two_handlers_of_a_window_plugin_keep_a_state_each(void **state)
+{
+    char m[4096];
+    run_output r;
+    (void)state;
+    cli_manifest(m, sizeof m, "window-two.json",
+                 "{\"tables\": {\"Orders\": [{\"plugin\": \"" WINDOW_SUM "\", \"config\": {\"tag\": "
+                 "\"a\"}}, {\"plugin\": \"" WINDOW_SUM "\", \"config\": {\"tag\": \"b\"}}]}}");
+    CLI_RUN(&r, NULL, "--manifest", m, "--invoke", WINDOW_FINAL);
+    cli_expect(&r, 0,
+               WINDOW_BEGIN("a", "0", WINDOW_35, "yes") WINDOW_BEGIN("b", "0", "{}", "yes")
+               "a end: " WINDOW_35 " (ok)\nb end: {\"sum\":\"0\",\"records\":\"0\"} (ok)\n"
+               "{\"state\":{" WINDOW_OTHER ",\"window-sum\":" WINDOW_35 ",\"window-sum#2\":"
+               "{\"sum\":\"0\",\"records\":\"0\"}},\"batchItemFailures\":[]}\n",
+               NULL);
+}
+
+/* A plugin built before tumbling windows is called as it was, and the state goes back as it
+ * came. */
+static void test_an_abi_1_1_plugin_runs_and_the_window_state_passes_through(void **state)
+{
+    run_output r;
+    (void)state;
+    CLI_RUN(&r, NULL, "--invoke", ABI_FIXTURES "/older_minor.so", WINDOW);
+    cli_expect(&r, 0,
+               "older-minor begin 3 records\nolder-minor handled 500\nolder-minor end ok\n"
+               "{\"state\":{" WINDOW_OTHER "},\"batchItemFailures\":[]}\n",
+               "ddbhost: 3 records: 1 delivered, 0 failed, 2 skipped\n");
+    CLI_RUN(&r, NULL, "--invoke", ABI_FIXTURES "/older_minor.so", WINDOW_FINAL);
+    cli_expect(&r, 0,
+               "{\"state\":{" WINDOW_OTHER ",\"window-sum\":" WINDOW_35 "},\"batchItemFailures\":[]}\n",
+               NULL);
+}
+
+/* Lambda would keep such a state and send it back in an event the host refuses: the
+ * invocation fails instead, and Lambda calls again with the state it had. */
+static void test_a_state_that_is_not_a_json_object_fails_the_invocation_naming_the_plugin(void **state)
+{
+    char m[4096], err[8192];
+    run_output r;
+    (void)state;
+    for (int isolated = 0; isolated < 2; isolated++) {
+        cli_manifest(m, sizeof m, "window-bad.json",
+                     isolated ? "{\"tables\": {\"Orders\": {\"plugin\": \"" WINDOW_SUM "\", "
+                                "\"isolation\": \"process\", \"config\": {\"bad_state\": \"{\\\"sum\\\":\"}}}}"
+                              : "{\"tables\": {\"Orders\": {\"plugin\": \"" WINDOW_SUM "\", "
+                                "\"config\": {\"bad_state\": \"{\\\"sum\\\":\"}}}}");
+        snprintf(err, sizeof err, "ddbhost: error: event \"%s\": plugin \"window-sum\" set a "
+                 "tumbling-window state that is not a JSON object: invalid JSON at byte 7: "
+                 "unexpected end of input\n", WINDOW);
+        CLI_RUN(&r, NULL, "--manifest", m, "--invoke", WINDOW);
+        cli_expect(&r, 1, WINDOW_BEGIN("window-sum", "3", "{}", "no") "window-sum end: {} (invalid argument)\n",
+                   err);
+    }
+}
+
+/* The window's last invocation brings no record that Lambda could retry: when the batch of a
+ * plugin fails there, the invocation fails. */
+static void test_a_failed_batch_end_without_records_fails_the_invocation(void **state)
+{
+    char m[4096], err[8192];
+    run_output r;
+    (void)state;
+    cli_manifest(m, sizeof m, "window-fail-end.json",
+                 "{\"tables\": {\"Orders\": {\"plugin\": \"" WINDOW_SUM "\", \"config\": "
+                 "{\"fail_end\": true}}}}");
+    snprintf(err, sizeof err, "ddbhost: error: event \"%s\": plugin \"window-sum\" failed to end a "
+             "tumbling-window invocation in which it received no record: handler failed (hint: "
+             "the invocation fails, so that Lambda calls it again with the same state)\n",
+             WINDOW_FINAL);
+    CLI_RUN(&r, NULL, "--manifest", m, "--invoke", WINDOW_FINAL);
+    cli_expect(&r, 1, WINDOW_BEGIN("window-sum", "0", WINDOW_35, "yes") "window-sum end: " WINDOW_35 " (ok)\n",
+               err);
+}
+
+/* With records, they are retried as any sink's, and the state the plugin set is dropped: the
+ * retried records come back with the state it had. */
+static void test_a_failed_batch_end_with_records_fails_them_and_keeps_the_old_state(void **state)
+{
+    char m[4096];
+    run_output r;
+    (void)state;
+    cli_manifest(m, sizeof m, "window-fail-end2.json",
+                 "{\"tables\": {\"Orders\": {\"plugin\": \"" WINDOW_SUM "\", \"config\": "
+                 "{\"fail_end\": true}}}}");
+    CLI_RUN(&r, NULL, "--manifest", m, "--invoke", WINDOW);
+    cli_expect(&r, 0,
+               WINDOW_BEGIN("window-sum", "3", "{}", "no") "window-sum end: " WINDOW_30 " (ok)\n"
+               "{\"state\":{" WINDOW_OTHER "},\"batchItemFailures\":[{\"itemIdentifier\":\"500\"}]}\n",
+               "ddbhost: warning: plugin \"window-sum\" failed to end the batch: handler failed; "
+               "its records are retried\n"
+               "ddbhost: 3 records: 2 delivered, 2 failed, 1 skipped\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -700,6 +881,13 @@ int main(void)
         cmocka_unit_test(test_a_missing_manifest_is_refused_with_one_line_naming_it),
         cmocka_unit_test(test_a_bad_manifest_stops_invoke_before_any_record),
         cmocka_unit_test(test_check_refuses_a_manifest_whose_plugin_the_loader_refuses),
+        cmocka_unit_test(test_a_window_plugin_sums_into_its_state_across_invocations),
+        cmocka_unit_test(test_an_isolated_window_plugin_gets_and_returns_its_state_the_same),
+        cmocka_unit_test(test_two_handlers_of_a_window_plugin_keep_a_state_each),
+        cmocka_unit_test(test_an_abi_1_1_plugin_runs_and_the_window_state_passes_through),
+        cmocka_unit_test(test_a_state_that_is_not_a_json_object_fails_the_invocation_naming_the_plugin),
+        cmocka_unit_test(test_a_failed_batch_end_without_records_fails_the_invocation),
+        cmocka_unit_test(test_a_failed_batch_end_with_records_fails_them_and_keeps_the_old_state),
     };
     return cmocka_run_group_tests_name("cli", tests, cli_setup, cli_teardown);
 }
