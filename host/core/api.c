@@ -1,6 +1,6 @@
 /* api.c - the host service table that every plugin receives in on_init: logging attributed
- * to the handler, typed lookups in its manifest "config" object (a json-c object), the Lambda
- * invocation being served and the tumbling-window state a handler sets. Holds no state of its
+ * to the handler, typed lookups in its "config" (a json-c object), the invocation served, the
+ * tumbling-window state a handler sets, values as JSON text (render). Holds no state of its
  * own; it must never let a plugin's bad argument crash the host. */
 #include "api.h"
 
@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "render.h"
 #include "text.h"
 
 static void api_log(const ddb_handle *self, ddb_log_level level, const char *fmt, ...)
@@ -134,6 +135,24 @@ static ddb_status api_set_window_state(const ddb_handle *self, const char *json,
     return DDB_OK;
 }
 
+/* Rendered whole, then copied as far as it fits: a plugin asks again with the length. */
+static size_t api_json(const ddb_value *v, ddb_json_form form, char *out, size_t cap)
+{
+    render_buf b = {0};
+    bool ok = form == DDB_JSON_DYNAMODB ? render_dynamodb(&b, v)
+              : form == DDB_JSON_ITEM   ? (ddb_type_of(v) == DDB_M ? render_item(&b, v)
+                                                                   : render_put(&b, "null", 4))
+                                        : render_plain(&b, v);
+    size_t len = ok ? b.len : 0;
+    if (out && cap) {
+        size_t n = len < cap ? len : cap - 1;
+        if (n) memcpy(out, b.text, n);
+        out[n] = '\0';
+    }
+    render_free(&b);
+    return len;
+}
+
 const ddb_host_api *api_table(void)
 {
     static const ddb_host_api table = {
@@ -148,6 +167,7 @@ const ddb_host_api *api_table(void)
         .function_arn = api_function_arn,
         .remaining_ms = api_remaining_ms,
         .set_window_state = api_set_window_state,
+        .json = api_json,
     };
     return &table;
 }

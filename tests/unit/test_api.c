@@ -242,9 +242,39 @@ static void test_a_state_that_is_not_a_json_object_is_refused_with_its_reason(vo
     free(w.text);
 }
 
+/* host->json: snprintf's contract, every form, a value of any type, never a crash. */
+static void test_json_writes_a_value_in_each_form_as_far_as_it_fits(void **state)
+{
+    (void)state;
+    const ddb_host_api *api = api_table();
+    ddb_value n = {.type = DDB_N, .len = 5, .ptr = "12.50"};
+    ddb_value s = {.type = DDB_S, .len = 3, .ptr = "a\"b"};
+    ddb_member members[2] = {{.name = "total", .name_len = 5, .value = n},
+                             {.name = "id", .name_len = 2, .value = s}};
+    ddb_value item = {.type = DDB_M, .len = 2, .ptr = members};
+    char out[64];
+    assert_int_equal(api->json(&item, DDB_JSON_PLAIN, out, sizeof out), 27);
+    assert_string_equal(out, "{\"total\":12.50,\"id\":\"a\\\"b\"}");
+    assert_int_equal(api->json(&item, DDB_JSON_ITEM, out, sizeof out), 41);
+    assert_string_equal(out, "{\"total\":{\"N\":\"12.50\"},\"id\":{\"S\":\"a\\\"b\"}}");
+    assert_int_equal(api->json(&n, DDB_JSON_DYNAMODB, out, sizeof out), 13);
+    assert_string_equal(out, "{\"N\":\"12.50\"}");
+    /* too small: cut, terminated, and the whole length returned */
+    char small[8];
+    assert_int_equal(api->json(&item, DDB_JSON_PLAIN, small, sizeof small), 27);
+    assert_string_equal(small, "{\"total");
+    assert_int_equal(api->json(&item, DDB_JSON_PLAIN, NULL, 0), 27);
+    /* an item of a value that is no map, or of none, is null */
+    assert_int_equal(api->json(&n, DDB_JSON_ITEM, out, sizeof out), 4);
+    assert_string_equal(out, "null");
+    assert_int_equal(api->json(NULL, DDB_JSON_PLAIN, out, sizeof out), 4);
+    assert_string_equal(out, "null");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_writes_a_value_in_each_form_as_far_as_it_fits),
         cmocka_unit_test(test_outside_an_invocation_there_is_no_request_id_nor_deadline),
         cmocka_unit_test(test_a_plugin_sees_the_invocation_it_serves),
         cmocka_unit_test(test_table_states_its_own_size_and_abi_version),

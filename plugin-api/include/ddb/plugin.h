@@ -336,6 +336,17 @@ typedef enum ddb_log_level {
     DDB_LOG_DEBUG = 3
 } ddb_log_level;
 
+/* The forms of JSON text host->json writes, every number with its own digits and every
+ * string exact: DDB_JSON_PLAIN {"total":12.50,"photo":"iVBO..."} (N as a JSON number, B as
+ * base64, sets as arrays); DDB_JSON_DYNAMODB {"N":"12.50"}, one typed value as the stream
+ * carries it; DDB_JSON_ITEM {"id":{"S":"a"},"total":{"N":"12.50"}}, a map's members in
+ * DynamoDB JSON: an image or the keys as DynamoDB's APIs take them. */
+typedef enum ddb_json_form {
+    DDB_JSON_PLAIN = 0,
+    DDB_JSON_DYNAMODB = 1,
+    DDB_JSON_ITEM = 2
+} ddb_json_form;
+
 typedef struct ddb_handle ddb_handle; /* the host's record of one loaded handler */
 typedef struct ddb_config ddb_config; /* a handler's "config" object from the manifest */
 
@@ -373,6 +384,12 @@ typedef struct ddb_host_api {
      * invocation then fails, with one line naming the plugin. DDB_ERR_NOT_FOUND outside a
      * tumbling-window invocation. */
     ddb_status (*set_window_state)(const ddb_handle *self, const char *json, size_t len);
+
+    /* ABI 1.2: v as exact JSON text, in the form asked for (ddb_json_form), NUL-terminated in
+     * out. Writes at most cap bytes, NUL included, and returns the length of the whole text
+     * as snprintf does: when that is cap or more, call again with a buffer one byte longer.
+     * 0 when the host is out of memory (no JSON text is empty). */
+    size_t (*json)(const ddb_value *v, ddb_json_form form, char *out, size_t cap);
 } ddb_host_api;
 
 /* What on_init receives. Borrowed: valid during on_init only, except host, self and config,
