@@ -560,7 +560,8 @@ static void router_window_answer(router *r, router_handler *h, const char *why)
     size_t len;
     const char *data = isolate_data(r->worker, &len);
     if (why[0]) {
-        snprintf(h->window.error, sizeof h->window.error, "%s", why);
+        snprintf(h->window.error, sizeof h->window.error, "%.*s", (int)sizeof h->window.error - 1,
+                 why);
     } else if (data) {
         if (!api_window_text(&h->window, data, len))
             snprintf(h->window.error, sizeof h->window.error, "set a tumbling-window state that "
