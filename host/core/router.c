@@ -595,13 +595,13 @@ static bool router_window_collect(router *r, router_result *out, char *err, size
             if (failed) continue;
             if (h->window.error[0]) {
                 snprintf(err, cap, "plugin \"%s\" %s", h->handle.name, h->window.error);
-                failed = true;
+                failed = out->handler_failed = true;
             } else if (h->window_failed != DDB_OK && !h->took_record) {
                 snprintf(err, cap, "plugin \"%s\" failed to end a tumbling-window invocation in "
                          "which it received no record: %s (hint: the invocation fails, so that "
                          "Lambda calls it again with the same state)",
                          h->handle.name, ddb_status_str(h->window_failed));
-                failed = true;
+                failed = out->handler_failed = true;
             } else if (h->window.set && h->window_failed == DDB_OK) {
                 r->states[n++] = (router_window_state){h->window_key,
                                                        {h->window.text, h->window.len}};

@@ -36,6 +36,9 @@ typedef struct router_result {
                                  handlers set, to replace their members of the event's state;
                                  borrowed from the router until the next call */
     size_t nwindow_states;
+    bool handler_failed;     /* router_deliver failed because of a handler (a tumbling-window
+                                state it set, hooks that failed with no record to retry), not
+                                for want of memory */
 } router_result;
 
 /* What became of one record: plugin is NULL unless it failed. */

@@ -17,6 +17,7 @@ struct session {
     router *router;
     event_decoder *decoder;
     int64_t margin_ms; /* the manifest's deadline margin */
+    session_failure failure; /* why the last session_process failed */
 };
 
 session *session_open(const char *manifest_path, const char *plugin, session_failure *why,
@@ -116,11 +117,13 @@ char *session_process(session *s, char *buf, size_t len, const api_invocation *i
 {
     event_batch batch;
     double t0 = times ? sys_monotonic_ms() : 0;
+    s->failure = SESSION_NOMEM;
     if (router_isolates(s->router) && !router_keep_event(s->router, buf, len)) {
         snprintf(err, cap, "out of memory keeping the event for the isolated handlers");
         return NULL;
     }
     if (!event_decode(s->decoder, buf, len, &batch)) {
+        s->failure = SESSION_INVALID_EVENT;
         snprintf(err, cap, "%s", event_error(s->decoder));
         return NULL;
     }
@@ -128,7 +131,10 @@ char *session_process(session *s, char *buf, size_t len, const api_invocation *i
     router_set_invocation(s->router, inv, s->margin_ms);
     bool delivered = router_deliver(s->router, &batch, res, err, cap);
     router_set_invocation(s->router, NULL, s->margin_ms);
-    if (!delivered) return NULL;
+    if (!delivered) {
+        s->failure = res->handler_failed ? SESSION_HANDLER_FAILED : SESSION_NOMEM;
+        return NULL;
+    }
     if (times) {
         times->decode_ms = t1 - t0;
         times->deliver_ms = sys_monotonic_ms() - t1;
@@ -145,6 +151,8 @@ char *session_process(session *s, char *buf, size_t len, const api_invocation *i
 }
 
 const manifest *session_manifest(const session *s) { return router_manifest(s->router); }
+
+session_failure session_last_failure(const session *s) { return s->failure; }
 
 void session_describe(const session *s, FILE *out) { router_describe(s->router, out); }
 

@@ -18,7 +18,10 @@ typedef enum session_failure {
     SESSION_INVALID_MANIFEST, /* the manifest could not be read or is not valid */
     SESSION_REFUSED,          /* a plugin or bound library was refused */
     SESSION_INIT_FAILED,      /* a plugin's on_init failed (or crashed, under isolation) */
-    SESSION_NOMEM
+    SESSION_NOMEM,
+    SESSION_INVALID_EVENT,    /* session_process: the event could not be decoded */
+    SESSION_HANDLER_FAILED    /* session_process: a handler failed the invocation as a whole
+                                 (a tumbling-window state it set, say) */
 } session_failure;
 
 /* Where each event's time went; the info line says it too when asked for. */
@@ -43,6 +46,10 @@ session *session_open(const char *manifest_path, const char *plugin, session_fai
  * the decoder's one line) or memory runs out. */
 char *session_process(session *s, char *buf, size_t len, const api_invocation *inv,
                       router_result *res, session_times *times, char *err, size_t cap);
+
+/* Why the last session_process returned NULL: SESSION_INVALID_EVENT, SESSION_HANDLER_FAILED
+ * or SESSION_NOMEM, for a front door to name the failure (Lambda's errorType). */
+session_failure session_last_failure(const session *s);
 
 /* The manifest the session was opened with, for its settings (metrics) and its routes, in
  * the order of router_result's route_records. Borrowed from s. */

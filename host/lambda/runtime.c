@@ -277,11 +277,16 @@ static bool runtime_invocation(runtime *rt, session *s)
         if (session_manifest(s)->metrics) runtime_emit_metrics(session_manifest(s), &result, &times);
         free(response);
     } else {
+        /* Lambda retries the batch; the type says whose fault it is */
+        session_failure why = session_last_failure(s);
+        const char *type = why == SESSION_INVALID_EVENT    ? "Runtime.InvalidEvent"
+                           : why == SESSION_HANDLER_FAILED ? "Runtime.HandlerFailed"
+                                                           : "Runtime.OutOfMemory";
         char message[1100];
-        snprintf(message, sizeof message, "event: %s", err);
+        snprintf(message, sizeof message, "%s: %s", why == SESSION_INVALID_EVENT ? "event" : "invocation", err);
         log_error("%s", message);
         snprintf(path, sizeof path, "invocation/%s/error", rt->request_id);
-        status = runtime_post_error(rt, path, "Runtime.InvalidEvent", message, &res);
+        status = runtime_post_error(rt, path, type, message, &res);
     }
     bool go_on = runtime_answered(status, path, &res);
     log_set_request_id(NULL);

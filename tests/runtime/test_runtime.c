@@ -474,6 +474,42 @@ static void test_a_plugin_whose_init_fails_is_an_init_error_with_its_reason(void
     rt_expect_init_error(env, manifest, "Runtime.PluginInitFailed");
 }
 
+/* ---- an invocation a handler fails -------------------------------------------------------- */
+
+/* A tumbling-window state that is no JSON object cannot go back to Lambda: the invocation fails
+ * as the handler's fault (Runtime.HandlerFailed), not the event's, and the next is served. */
+static void test_a_bad_window_state_fails_the_invocation_as_the_handlers_fault(void **state)
+{
+    char manifest[600], env_manifest[700], prefix[700], *said, want[1200];
+    const char *const args[] = {"--event", CLI_FIXTURES "/window.json", "--event", NAMES, NULL};
+    const char *const env[] = {env_manifest, NULL};
+    int status;
+    rt_run r;
+    (void)state;
+    rt_manifest(manifest, sizeof manifest, "m.json",
+                "{\"tables\":{\"*\":{\"plugin\":\"%s\",\"config\":{\"bad_state\":\"[1]\"}}}}",
+                DDB_BINARY_DIR "/tests/cli/window_sum.so");
+    snprintf(env_manifest, sizeof env_manifest, "DDBHOST_MANIFEST=%s", manifest);
+    const char *const argv[] = {DDB_HOST_BIN, "--manifest", manifest, "--invoke",
+                                CLI_FIXTURES "/window.json", NULL};
+    said = rt_cli(argv, &status);
+    assert_int_not_equal(status, 0);
+    snprintf(prefix, sizeof prefix, "event \"%s\": ", CLI_FIXTURES "/window.json");
+    assert_true(strncmp(said, prefix, strlen(prefix)) == 0);
+    snprintf(want, sizeof want, "invocation: %s", said + strlen(prefix));
+    free(said);
+    assert_non_null(strstr(want, "set a tumbling-window state that is not a JSON object"));
+    rt_serve(&r, args, env);
+    rt_expect_clean(&r, 2);
+    bool is_error;
+    char *next = rt_expected(manifest, NAMES, &is_error); /* what --invoke answers for it */
+    assert_false(is_error);
+    rt_expect_error(&r, 0, "Runtime.HandlerFailed", want);
+    rt_expect_response(&r, 1, next);
+    free(next);
+    rt_free(&r);
+}
+
 /* ---- events that cannot be decoded -------------------------------------------------------- */
 
 static void test_an_undecodable_event_gets_an_invalid_event_error_and_the_next_is_served(void **state)
@@ -927,6 +963,7 @@ int main(void)
         RT_TEST(test_a_plugin_built_for_another_abi_is_an_init_error_naming_it),
         RT_TEST(test_a_plugin_whose_init_fails_is_an_init_error_with_its_reason),
         RT_TEST(test_an_undecodable_event_gets_an_invalid_event_error_and_the_next_is_served),
+        RT_TEST(test_a_bad_window_state_fails_the_invocation_as_the_handlers_fault),
         RT_TEST(test_ddbhost_manifest_wins_over_the_task_root),
         RT_TEST(test_a_handler_naming_a_json_file_is_the_manifest_in_the_task_root),
         RT_TEST(test_manifest_json_in_the_task_root_is_the_default),
