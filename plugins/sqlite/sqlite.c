@@ -579,20 +579,32 @@ static bool sq_ready(sq_sink *s, const ddb_record *rec, char *err, size_t cap)
 {
     size_t nf;
     const sq_column *fixed = sq_fixed(s, &nf);
-    int exists;
+    int exists, tomb = 0;
     if (s->ready) return true;
-    if ((exists = sq_table_exists(s, s->table, err, cap)) < 0) return false;
+    if ((exists = sq_table_exists(s, s->table, err, cap)) < 0 ||
+        (s->mode == SQ_MIRROR && (tomb = sq_table_exists(s, s->tombs, err, cap)) < 0))
+        return false;
+    if (!exists && tomb) {
+        snprintf(err, cap, "table \"%s\" in \"%s\" has tombstones (\"%s\") but no table: drop "
+                 "both, or neither", s->table, s->path, s->tombs);
+        return false;
+    }
     if (exists) {
         if (!sq_check_layout(s, s->table, fixed, nf, true, s->mode == SQ_MIRROR, err, cap) ||
             (s->mode == SQ_LOG && !sq_check_log_unique(s, err, cap)))
             goto fail;
+        if (s->mode == SQ_MIRROR && !tomb) {
+            snprintf(err, cap, "table \"%s\" in \"%s\" has no tombstone table \"%s\" beside it: it "
+                     "was not made by this sink's mode \"mirror\" (hint: the sink never alters a "
+                     "table; give config \"table\" another name, or drop it)", s->table, s->path, s->tombs);
+            goto fail;
+        }
     } else if (s->nkeys == 0) {
-        const ddb_value *keys = rec ? rec->keys : NULL;
         if (!rec) return true;
-        for (size_t i = 0; i < ddb_count(keys); i++) {
+        for (size_t i = 0; i < ddb_count(rec->keys); i++) {
             const char *name;
             size_t len;
-            const ddb_value *v = ddb_member_at(keys, i, &name, &len);
+            const ddb_value *v = ddb_member_at(rec->keys, i, &name, &len);
             ddb_type t = ddb_type_of(v);
             const char *taken = sq_name_taken(s, name, true);
             if (strlen(name) != len || (t != DDB_S && t != DDB_N && t != DDB_B) || taken) {
@@ -610,23 +622,9 @@ static bool sq_ready(sq_sink *s, const ddb_record *rec, char *err, size_t cap)
             return false;
         }
     }
-    if (s->mode == SQ_MIRROR) {
-        int tomb = sq_table_exists(s, s->tombs, err, cap);
-        if (tomb < 0 || (tomb && !sq_check_layout(s, s->tombs, sq_tomb_fixed, 2, false, true, err, cap)))
-            goto fail;
-        if (exists != tomb) {
-            if (!exists && tomb) {
-                snprintf(err, cap, "table \"%s\" in \"%s\" has tombstones (\"%s\") but no table: "
-                         "drop both, or neither", s->table, s->path, s->tombs);
-                goto fail;
-            }
-            snprintf(err, cap, "table \"%s\" in \"%s\" has no tombstone table \"%s\" beside it: it "
-                     "was not made by this sink's mode \"mirror\" (hint: the sink never alters a "
-                     "table; give config \"table\" another name, or drop it)", s->table, s->path, s->tombs);
-            goto fail;
-        }
-    }
-    if ((!exists && !sq_create(s, err, cap)) || !sq_statements(s, err, cap)) goto fail;
+    if ((tomb && !sq_check_layout(s, s->tombs, sq_tomb_fixed, 2, false, true, err, cap)) ||
+        (!exists && !sq_create(s, err, cap)) || !sq_statements(s, err, cap))
+        goto fail;
     s->ready = true;
     return true;
 fail:

@@ -159,9 +159,10 @@ def earlier_after_later(host, sink, history, seed, batch=100):
     say("earlier after later: %d earlier batches replayed, store exact after every batch" % replays)
 
 
-def with_failures(host, sink, history, flaky_so, seed, placement, on_failure, per_mille=40, batch=100):
+def with_failures(host, sink, history, flaky_so, seed, placement, on_failure, per_mille=10, batch=100):
     """Every batch with a flaky plugin before the sink, after it, or both, failing records at
-    random (a new draw each attempt), retried as Lambda retries: the store ends exact."""
+    random (per_mille of them at each, a new draw each attempt), retried as Lambda retries:
+    the store ends exact."""
     sink.reset()
     draws = [seed * 100000]
 
@@ -180,7 +181,7 @@ def with_failures(host, sink, history, flaky_so, seed, placement, on_failure, pe
                        % (placement, on_failure, i))
     sink.check(history.records, "flaky %s the sink, on_failure %s" % (placement, on_failure))
     say("failures %s the sink, on_failure %s: %d invocations for %d batches, store exact"
-        % (placement, on_failure, attempts, len(batches)))
+        % ("before and after" if placement == "both" else placement, on_failure, attempts, len(batches)))
 
 
 def run_all(host, sink, history, flaky_so, seed):
