@@ -248,7 +248,7 @@ static int main_check(const main_options *o, int argc, char **argv)
         return EXIT_INPUT;
     }
     const manifest *m = session_manifest(s);
-    manifest_warn(m);
+    session_warn(s);
     size_t routes = m->count, handlers = 0;
     for (size_t i = 0; i < m->count; i++) handlers += m->routes[i].count;
     session_describe(s, stdout);

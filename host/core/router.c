@@ -15,6 +15,7 @@
 #include "isolate.h"
 #include "loader.h"
 #include "log.h"
+#include "text.h"
 
 /* Requests to the worker process of the isolated handlers. */
 enum {
@@ -1029,6 +1030,27 @@ bool router_deliver(router *r, const event_batch *b, router_result *out, char *e
     router_end_batch(r, b, attempted);
     router_collect(r, b, attempted, out);
     return router_window_collect(r, out, err, cap);
+}
+
+size_t router_warn(const router *r)
+{
+    char q[TEXT_QUOTE_CAP], at[700] = "tables";
+    size_t warned = 0;
+    for (size_t i = 0; i < r->count && i < r->manifest.count; i++) {
+        const router_route *route = &r->routes[i];
+        int64_t window = r->manifest.routes[i].stream.tumbling_window_s;
+        size_t j = 0;
+        while (j < route->count && !router_windowed(&route->handlers[j])) j++;
+        if (window == 0 || j < route->count) continue;
+        text_path_key(at, 6, sizeof at, route->table, route->table_len);
+        log_warn("manifest %s: %s.stream: tumbling_window_s is %lld and no handler of the route "
+                 "is a plugin built for ABI 1.2 or later, so the window's state passes through "
+                 "untouched (hint: rebuild the plugin against this host's plugin.h and set its "
+                 "state with host->set_window_state)",
+                 text_quote(q, sizeof q, r->manifest.path), at, (long long)window);
+        warned++;
+    }
+    return warned;
 }
 
 void router_describe(const router *r, FILE *out)

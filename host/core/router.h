@@ -89,6 +89,10 @@ void router_free(router *r);
  * that received no record failed (nothing would make Lambda try again). */
 bool router_deliver(router *r, const event_batch *b, router_result *out, char *err, size_t cap);
 
+/* Logs one warning per route with tumbling_window_s whose handlers cannot keep a window's
+ * state (none is a plugin built for ABI 1.2 or later); returns how many. */
+size_t router_warn(const router *r);
+
 /* One line per route and handler, for `ddbhost check`. */
 void router_describe(const router *r, FILE *out);
 

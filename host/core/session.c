@@ -154,6 +154,11 @@ const manifest *session_manifest(const session *s) { return router_manifest(s->r
 
 session_failure session_last_failure(const session *s) { return s->failure; }
 
+size_t session_warn(const session *s)
+{
+    return manifest_warn(router_manifest(s->router)) + router_warn(s->router);
+}
+
 void session_describe(const session *s, FILE *out) { router_describe(s->router, out); }
 
 size_t session_reserved(const session *s) { return event_decoder_reserved(s->decoder); }

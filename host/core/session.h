@@ -54,6 +54,9 @@ session_failure session_last_failure(const session *s);
 /* The manifest the session was opened with, for its settings (metrics) and its routes, in
  * the order of router_result's route_records. Borrowed from s. */
 const manifest *session_manifest(const session *s);
+/* The warnings `ddbhost check` gives about a manifest that loads: settings that drop records
+ * with no trace (manifest_warn), windows that no handler keeps state for. Returns how many. */
+size_t session_warn(const session *s);
 /* One line per route and handler, as `ddbhost check` prints them. */
 void session_describe(const session *s, FILE *out);
 /* Bytes the decoder holds between events, for --repeat and benchmarks. */

@@ -585,6 +585,28 @@ static void test_check_warns_once_per_route_whose_failed_records_would_leave_no_
                want);
 }
 
+static void test_check_warns_of_a_window_whose_state_no_handler_keeps(void **state)
+{
+    char m[4096], want[4096 + 512];
+    run_output r;
+    (void)state;
+    /* older_minor.so is built for ABI 1.1: it cannot see or set a window's state */
+    cli_manifest(m, sizeof m, "window.json",
+                 "{\"tables\": {"
+                 "\"Orders\": {\"handlers\": {\"plugin\": \"" DDB_BINARY_DIR
+                 "/tests/abi/older_minor.so\"}, \"stream\": {\"tumbling_window_s\": 60}},"
+                 " \"Users\": {\"handlers\": {\"plugin\": \"" WINDOW_SUM "\"}, \"stream\": "
+                 "{\"tumbling_window_s\": 60}}}}");
+    CLI_RUN(&r, NULL, "check", m);
+    snprintf(want, sizeof want,
+             "ddbhost: warning: manifest \"%s\": tables.Orders.stream: tumbling_window_s is 60 and "
+             "no handler of the route is a plugin built for ABI 1.2 or later, so the window's "
+             "state passes through untouched (hint: rebuild the plugin against this host's "
+             "plugin.h and set its state with host->set_window_state)\n", m);
+    assert_non_null(strstr(r.out, "ok: 2 routes, 2 handlers"));
+    cli_expect(&r, 0, NULL, want);
+}
+
 static void test_check_refuses_a_manifest_with_an_unknown_key_naming_it(void **state)
 {
     char m[4096], prefix[4200];
@@ -874,6 +896,7 @@ int main(void)
         cmocka_unit_test(test_the_response_comes_after_what_plugins_print_in_on_fini),
         cmocka_unit_test(test_check_lists_every_handler_with_its_events_and_the_totals),
         cmocka_unit_test(test_check_warns_once_per_route_whose_failed_records_would_leave_no_trace),
+        cmocka_unit_test(test_check_warns_of_a_window_whose_state_no_handler_keeps),
         cmocka_unit_test(test_check_refuses_a_manifest_with_an_unknown_key_naming_it),
         cmocka_unit_test(test_check_refuses_an_unknown_event_name_naming_it),
         cmocka_unit_test(test_check_refuses_a_manifest_that_is_not_json),
