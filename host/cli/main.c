@@ -12,6 +12,7 @@
 #include "deploy.h"
 #include "log.h"
 #include "output.h"
+#include "poller.h"
 #include "runtime.h"
 #include "sample.h"
 #include "scaffold.h"
@@ -49,6 +50,7 @@ static int main_policy(const main_options *o, int argc, char **argv);
 static int main_new(const main_options *o, int argc, char **argv);
 static int main_event(const main_options *o, int argc, char **argv);
 static int main_serve(const main_options *o, int argc, char **argv);
+static int main_poll(const main_options *o, int argc, char **argv);
 
 /* Every command, in the order --help lists them; a new front door is one more row. The
  * manifest form of --invoke is a row of its own for --help; dispatch finds the first. */
@@ -67,6 +69,10 @@ static const main_command main_commands[] = {
      "write a sample event for local testing"},
     {"serve", 0, main_serve, "serve",
      "serve the Lambda Runtime API (the default\nwhen run with no arguments inside Lambda)"},
+    {"poll", -1, main_poll,
+     "poll --manifest MANIFEST.json [--endpoint URL]\n"
+     "               [--region REGION] [--state DIR] [--watch]",
+     "read the tables' streams and deliver them as\nLambda's event source mapping does"},
 };
 #define MAIN_NCOMMANDS (sizeof main_commands / sizeof main_commands[0])
 #define MAIN_WHAT_COLUMN 51
@@ -290,6 +296,12 @@ static int main_serve(const main_options *o, int argc, char **argv)
     (void)argc;
     (void)argv;
     return runtime_main();
+}
+
+static int main_poll(const main_options *o, int argc, char **argv)
+{
+    (void)o;
+    return poller_main(argc, argv);
 }
 
 /* Parses the options before the command into o; returns -1 to go on, or the exit status. */

@@ -1,0 +1,147 @@
+/* test_stream.c - what `ddbhost poll` makes of the Streams API's answers (host/poll/stream.c)
+ * and keeps between runs (checkpoint.c): a GetRecords record becomes, byte for byte, the
+ * record Lambda delivers; a table without a stream is one line with the hint; a checkpoint
+ * written is read back the same, and a broken one is refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "stream.h"
+
+#define ARN "arn:aws:dynamodb:us-east-1:123456789012:table/Orders/stream/2024-01-01T00:00:00.000"
+
+static void test_a_record_is_delivered_in_lambdas_shape_byte_for_byte(void **state)
+{
+    /* As GetRecords gives it (moto's eventVersion, milliseconds, members in another order). */
+    static const char page[] =
+        "{\"Records\":[{\"awsRegion\":\"us-east-1\",\"eventID\":\"e1\",\"eventName\":\"MODIFY\","
+        "\"eventVersion\":\"1.0\",\"eventSource\":\"aws:dynamodb\",\"dynamodb\":{"
+        "\"StreamViewType\":\"NEW_AND_OLD_IMAGES\",\"SequenceNumber\":\"1100000000017454423010\","
+        "\"SizeBytes\":27,\"OldImage\":{\"pk\":{\"S\":\"a/b\"},\"n\":{\"N\":\"1\"}},"
+        "\"NewImage\":{\"pk\":{\"S\":\"a/b\"},\"n\":{\"N\":\"2\"}},\"Keys\":{\"pk\":{\"S\":\"a/b\"}},"
+        "\"ApproximateCreationDateTime\":1796417166.952}}],\"NextShardIterator\":\"it-2\"}";
+    static const char want[] =
+        "{\"eventID\":\"e1\",\"eventName\":\"MODIFY\",\"eventVersion\":\"1.1\","
+        "\"eventSource\":\"aws:dynamodb\",\"awsRegion\":\"us-east-1\",\"dynamodb\":{"
+        "\"ApproximateCreationDateTime\":1796417166,\"Keys\":{\"pk\":{\"S\":\"a/b\"}},"
+        "\"NewImage\":{\"pk\":{\"S\":\"a/b\"},\"n\":{\"N\":\"2\"}},"
+        "\"OldImage\":{\"pk\":{\"S\":\"a/b\"},\"n\":{\"N\":\"1\"}},"
+        "\"SequenceNumber\":\"1100000000017454423010\",\"SizeBytes\":27,"
+        "\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"},\"eventSourceARN\":\"" ARN "\"}";
+    json_object *o = json_tokener_parse(page);
+    stream_record *recs = NULL;
+    size_t n = 0, cap = 0;
+    char *next = NULL, err[256] = "";
+    (void)state;
+    assert_true(stream_records_parse(o, ARN, "eu-west-1", &recs, &n, &cap, &next, err, sizeof err));
+    assert_int_equal(n, 1);
+    assert_string_equal(recs[0].json, want);
+    assert_int_equal(recs[0].len, strlen(want));
+    assert_string_equal(recs[0].seq, "1100000000017454423010");
+    assert_int_equal(recs[0].created_s, 1796417166);
+    assert_string_equal(next, "it-2");
+    stream_record_free(&recs[0]);
+    free(recs);
+    free(next);
+    json_object_put(o);
+}
+
+static void test_a_closed_shard_read_to_its_end_has_no_next_iterator(void **state)
+{
+    json_object *o = json_tokener_parse("{\"Records\":[]}");
+    stream_record *recs = NULL;
+    size_t n = 0, cap = 0;
+    char *next = (char *)"x", err[256] = "";
+    (void)state;
+    assert_true(stream_records_parse(o, ARN, "r", &recs, &n, &cap, &next, err, sizeof err));
+    assert_int_equal(n, 0);
+    assert_null(next);
+    json_object_put(o);
+}
+
+static void test_a_table_without_a_stream_is_one_line_with_the_hint(void **state)
+{
+    json_object *o = json_tokener_parse("{\"Table\":{\"TableName\":\"Orders\"}}");
+    char *arn = NULL, err[512] = "";
+    (void)state;
+    assert_false(stream_table_parse(o, "Orders", &arn, err, sizeof err));
+    assert_string_equal(err, "table \"Orders\" has no stream enabled; hint: aws dynamodb "
+                             "update-table --table-name Orders --stream-specification "
+                             "StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES");
+    json_object_put(o);
+}
+
+static void test_shards_keep_their_parent_and_the_page_says_where_to_go_on(void **state)
+{
+    json_object *o = json_tokener_parse(
+        "{\"StreamDescription\":{\"Shards\":[{\"ShardId\":\"p\",\"SequenceNumberRange\":"
+        "{\"StartingSequenceNumber\":\"1\",\"EndingSequenceNumber\":\"5\"}},"
+        "{\"ShardId\":\"c\",\"ParentShardId\":\"p\"}],\"LastEvaluatedShardId\":\"c\"}}");
+    stream_shard *shards = NULL;
+    size_t n = 0, cap = 0;
+    char *last = NULL, err[256] = "";
+    (void)state;
+    assert_true(stream_shards_parse(o, &shards, &n, &cap, &last, err, sizeof err));
+    assert_int_equal(n, 2);
+    assert_true(shards[0].closed);
+    assert_null(shards[0].parent);
+    assert_false(shards[1].closed);
+    assert_string_equal(shards[1].parent, "p");
+    assert_string_equal(last, "c");
+    stream_shards_free(shards, n);
+    free(last);
+    json_object_put(o);
+}
+
+static void test_a_checkpoint_written_reads_back_and_a_new_stream_forgets_the_shards(void **state)
+{
+    char dir[] = "/tmp/ddbhost-checkpoint-XXXXXX", err[512] = "";
+    checkpoint cp = {0}, back;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_true(checkpoint_load(dir, "Orders", &back, err, sizeof err));
+    assert_null(back.stream_arn);
+    assert_true(checkpoint_stream(&cp, ARN));
+    checkpoint_shard *s = checkpoint_shard_of(&cp, "shard-1");
+    s->seq = strdup("42");
+    checkpoint_shard_of(&cp, "shard-0")->finished = true;
+    assert_true(checkpoint_save(dir, "Orders", &cp, err, sizeof err));
+    assert_true(checkpoint_load(dir, "Orders", &back, err, sizeof err));
+    assert_string_equal(back.stream_arn, ARN);
+    assert_string_equal(checkpoint_find(&back, "shard-1")->seq, "42");
+    assert_true(checkpoint_find(&back, "shard-0")->finished);
+    assert_null(checkpoint_find(&back, "shard-0")->seq);
+    assert_true(checkpoint_stream(&back, "arn:other"));
+    assert_int_equal(back.n, 0);
+    checkpoint_free(&back);
+    checkpoint_free(&cp);
+    char path[256];
+    snprintf(path, sizeof path, "%s/Orders.checkpoint.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"streamArn\":\"x\",\"shards\":{\"s\":{\"sequenceNumber\":7}}}", f);
+    fclose(f);
+    assert_false(checkpoint_load(dir, "Orders", &back, err, sizeof err));
+    assert_non_null(strstr(err, "shard \"s\": expected {\"sequenceNumber\": \"...\""));
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_record_is_delivered_in_lambdas_shape_byte_for_byte),
+        cmocka_unit_test(test_a_closed_shard_read_to_its_end_has_no_next_iterator),
+        cmocka_unit_test(test_a_table_without_a_stream_is_one_line_with_the_hint),
+        cmocka_unit_test(test_shards_keep_their_parent_and_the_page_says_where_to_go_on),
+        cmocka_unit_test(test_a_checkpoint_written_reads_back_and_a_new_stream_forgets_the_shards),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
