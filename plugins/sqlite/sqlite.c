@@ -602,8 +602,8 @@ static bool sq_ready(sq_sink *s, const ddb_record *rec, char *err, size_t cap)
     } else if (s->nkeys == 0) {
         if (!rec) return true;
         for (size_t i = 0; i < ddb_count(rec->keys); i++) {
-            const char *name;
-            size_t len;
+            const char *name = "";
+            size_t len = 0;
             const ddb_value *v = ddb_member_at(rec->keys, i, &name, &len);
             ddb_type t = ddb_type_of(v);
             const char *taken = sq_name_taken(s, name, true);
