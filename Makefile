@@ -3,7 +3,7 @@
 
 DEBIAN_PACKAGES := cmake make gcc g++ clang libclang-rt-14-dev pkg-config binutils \
                    libjson-c-dev libffi-dev libcmocka-dev libcurl4-openssl-dev \
-                   zip unzip python3 busybox-static groff-base
+                   zip unzip python3 busybox-static groff-base postgresql libpq-dev
 # `make package ARCH=arm64` needs these on an x86_64 machine, and its test (run by `make test`)
 # also qemu-user-static; the host links json-c and libffi (CMakeLists.txt).
 ARM64_PACKAGES := gcc-aarch64-linux-gnu libjson-c-dev:arm64 libffi-dev:arm64
