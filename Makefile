@@ -2,7 +2,7 @@
 # (Debian packages, with apt-get), so both work on a bare Debian 12 machine.
 
 DEBIAN_PACKAGES := cmake make gcc g++ clang libclang-rt-14-dev pkg-config binutils \
-                   libjson-c-dev libffi-dev libcmocka-dev libcurl4-openssl-dev \
+                   libjson-c-dev libffi-dev libcmocka-dev libcurl4-openssl-dev libsqlite3-dev sqlite3 \
                    zip unzip python3 busybox-static groff-base postgresql libpq-dev
 # `make package ARCH=arm64` needs these on an x86_64 machine, and its test (run by `make test`)
 # also qemu-user-static; the host links json-c and libffi (CMakeLists.txt).
