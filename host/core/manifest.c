@@ -900,7 +900,8 @@ static bool manifest_field_of(ddb_str f, const char *allowed)
 #define MANIFEST_REGION_BYTES "abcdefghijklmnopqrstuvwxyz0123456789-"
 
 /* "on_failure": where Lambda records a batch it discards. DynamoDB event source mappings take
- * an SQS queue, an SNS topic or an S3 bucket (AWS::Lambda::EventSourceMapping OnFailure). */
+ * an SQS queue, an SNS topic or an S3 bucket (AWS::Lambda::EventSourceMapping OnFailure);
+ * `ddbhost poll` also takes file://PATH, which the template refuses. */
 static bool manifest_destination_build(const manifest_ctx *c, const char *parent, json_object *obj,
                                        manifest_stream *s)
 {
@@ -911,6 +912,13 @@ static bool manifest_destination_build(const manifest_ctx *c, const char *parent
     manifest_at(at, parent, "on_failure", -1);
     const char *arn = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
     size_t len = arn ? strlen(arn) : 0;
+    if (arn && strncmp(arn, "file://", 7) == 0) { /* `ddbhost poll`'s local destination */
+        if (len == 7)
+            return manifest_fail(c, at, "file:// names no file (expected file://PATH)");
+        if (!(s->on_failure = strdup(arn))) return manifest_fail(c, NULL, "out of memory");
+        s->on_failure_kind = MANIFEST_DEST_FILE;
+        return true;
+    }
     ddb_str f[6];
     if (!arn || len < 12 || len > 1024 || !manifest_arn_fields(arn, f))
         return manifest_fail(c, at, "expected the ARN of an SQS queue, SNS topic or S3 bucket "

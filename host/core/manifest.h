@@ -103,7 +103,8 @@ typedef enum manifest_starting_position {
 typedef enum manifest_destination {
     MANIFEST_DEST_SQS = 0,
     MANIFEST_DEST_SNS = 1,
-    MANIFEST_DEST_S3 = 2
+    MANIFEST_DEST_S3 = 2,
+    MANIFEST_DEST_FILE = 3   /* file://PATH: a local file, for `ddbhost poll` only */
 } manifest_destination;
 
 /* A table's Lambda event source mapping, from the route's "stream" object; each field is
@@ -121,7 +122,8 @@ typedef struct manifest_stream {
                                    a record is dropped only when it expires from the stream */
     int64_t tumbling_window_s;  /* TumblingWindowInSeconds, 0..900, default 0: no window */
     char *on_failure;           /* DestinationConfig.OnFailure.Destination: the ARN of an SQS
-                                   queue, SNS topic or S3 bucket; NULL when absent; owned */
+                                   queue, SNS topic or S3 bucket, or (poll only) file://PATH;
+                                   NULL when absent; owned */
     manifest_destination on_failure_kind; /* its service, when on_failure is set */
     struct json_object *filters; /* "filters": an array of FilterCriteria patterns (objects),
                                    NULL when absent; owned */

@@ -603,7 +603,7 @@ static int poller_run(poller *p, const char *endpoint, const char *region)
         log_error("%s", err);
         return 1;
     }
-    manifest_warn(session_manifest(p->s));
+    session_warn(p->s);
     p->aws = aws_open(endpoint, region, &poller_stop_flag, err, sizeof err);
     if (!p->aws) {
         log_error("poll: %s", err);

@@ -453,7 +453,7 @@ static json_object *deploy_template(const manifest *m, char **ids)
  * it cannot be loaded or names no table, which `what` (the template, the policy) needs. */
 static bool deploy_load(const char *path, const char *what, manifest *m)
 {
-    char err[1024], q[TEXT_QUOTE_CAP];
+    char err[1024], q[TEXT_QUOTE_CAP], q2[TEXT_QUOTE_CAP];
     if (!manifest_load(path, m, err, sizeof err)) {
         log_error("%s", err);
         return false;
@@ -471,6 +471,18 @@ static bool deploy_load(const char *path, const char *what, manifest *m)
         if (strcmp(m->routes[i].table, "*") == 0)
             log_warn("manifest %s: tables.*: a \"*\" route cannot become an event source and is "
                      "left out of %s (hint: list the tables it should serve explicitly)", q, what);
+    for (size_t i = 0; i < m->count; i++) {
+        const manifest_stream *st = &m->routes[i].stream;
+        if (!st->on_failure || st->on_failure_kind != MANIFEST_DEST_FILE) continue;
+        char at[300];
+        text_path_key(strcpy(at, "tables"), 6, sizeof at, m->routes[i].table, strlen(m->routes[i].table));
+        log_error("manifest %s: %s.stream.on_failure: %s is a local file, which only `ddbhost "
+                  "poll` writes to: Lambda records discarded batches in an SQS queue, SNS topic or "
+                  "S3 bucket (hint: give their ARN in the manifest you deploy)", q, at,
+                  text_quote(q2, sizeof q2, st->on_failure));
+        manifest_free(m);
+        return false;
+    }
     size_t n = m->function.policy ? json_object_array_length(m->function.policy) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *sid;

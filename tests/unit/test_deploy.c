@@ -694,6 +694,24 @@ static void test_the_manifests_statements_and_managed_policies_join_the_role(voi
                                    "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess)\n"));
 }
 
+static void test_a_local_file_destination_is_refused_for_lambda(void **state)
+{
+    (void)state;
+    char want[1024];
+    int (*const cmds[])(const char *, FILE *) = {deploy_template_main, deploy_policy_main};
+    for (int i = 0; i < 2; i++) {
+        run *r = run_on(cmds[i], "{'tables': {'Orders': {'handlers': {'plugin': 'a.so'}, 'stream': "
+                                 "{'max_retries': 3, 'on_failure': 'file:///tmp/discarded.jsonl'}}}}");
+        assert_int_equal(r->status, 1);
+        assert_null(r->doc);
+        snprintf(want, sizeof want, "ddbhost: error: manifest \"%s\": tables.Orders.stream.on_failure: "
+                 "\"file:///tmp/discarded.jsonl\" is a local file, which only `ddbhost poll` writes "
+                 "to: Lambda records discarded batches in an SQS queue, SNS topic or S3 bucket "
+                 "(hint: give their ARN in the manifest you deploy)\n", mpath);
+        assert_string_equal(r->err, want);
+    }
+}
+
 static void test_a_statement_id_used_twice_is_refused(void **state)
 {
     (void)state;
@@ -770,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_a_routes_own_patterns_are_narrowed_to_the_events_its_handlers_take),
         cmocka_unit_test(test_the_manifests_statements_and_managed_policies_join_the_role),
         cmocka_unit_test(test_a_statement_id_used_twice_is_refused),
+        cmocka_unit_test(test_a_local_file_destination_is_refused_for_lambda),
         cmocka_unit_test(test_the_function_logs_json_to_a_log_group_the_template_declares),
     };
     return cmocka_run_group_tests(tests, make_dir, free_last_run);

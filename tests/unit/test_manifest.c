@@ -797,6 +797,14 @@ static void test_on_failure_names_an_sqs_queue_sns_topic_or_s3_bucket(void **sta
     assert_int_equal(m.routes[0].stream.on_failure_kind, MANIFEST_DEST_SQS);
     manifest_free(&m);
 
+    /* `ddbhost poll` writes Lambda's on-failure records to a local file */
+    m = parse_ok(dq(DEST("'file:///var/tmp/orders-discarded.jsonl'")));
+    assert_string_equal(m.routes[0].stream.on_failure, "file:///var/tmp/orders-discarded.jsonl");
+    assert_int_equal(m.routes[0].stream.on_failure_kind, MANIFEST_DEST_FILE);
+    manifest_free(&m);
+    assert_refused(DEST("'file://'"), "tables.Orders.stream.on_failure: file:// names no file "
+                   "(expected file://PATH)");
+
     const char *expected = "tables.Orders.stream.on_failure: expected the ARN of an SQS queue, SNS "
                            "topic or S3 bucket (arn:aws:sqs:REGION:ACCOUNT:QUEUE, "
                            "arn:aws:sns:REGION:ACCOUNT:TOPIC or arn:aws:s3:::BUCKET), found %s";
