@@ -12,45 +12,10 @@ src=$1 host=$2 echo_so=$3 fail_so=$4 sanitized=$5 build_host=$6 billing_so=$7
 event=$src/tests/package/event.json
 expected='{"batchItemFailures":[{"itemIdentifier":"800000000000000000002"}]}'
 
-passed=0 failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() {
-    echo "not ok - $1"
-    [ -z "${2:-}" ] || printf '%s\n' "$2" | sed 's/^/#   /'
-    failed=$((failed + 1))
-}
-check() { # check NAME COMMAND...: one assertion, named as a sentence
-    local name=$1 out
-    shift
-    if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi
-}
-skip() { echo "skipped: $1"; exit 77; }
-
-# What the empty root needs from this machine: a shell that loads no library, to stand in
-# for the runtime image's /bin/sh, and the right to chroot.
-busybox=$(command -v busybox || true)
-if [ -z "$busybox" ] || readelf -l "$busybox" | grep 'program interpreter' >/dev/null; then
-    skip "no statically linked busybox to be the root's /bin/sh (Debian: busybox-static, which \`make deps\` installs)"
-fi
-command -v python3 >/dev/null || skip "python3 is needed for tests/runtime/server.py"
-chroot_bin=$(command -v chroot || echo /usr/sbin/chroot)
-if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-elif unshare --map-root-user --mount true 2>/dev/null; then
-    as_root=("$(command -v unshare)" --map-root-user --mount)
-else
-    skip "chroot needs root, or user namespaces (unshare --map-root-user), and neither is allowed here"
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/ddbhost-package.XXXXXX")
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/package/lib.sh
+. "$src/tests/package/lib.sh"
+package_needs_empty_root
+package_workdir ddbhost-package
 
 # One plugin by a path relative to the manifest, one by an absolute path; a config number
 # that a double cannot hold, which the packaged manifest must keep as written.
@@ -97,7 +62,7 @@ check "two different plugins with the same file name are refused" refuse_same_na
 zip=$work/function.zip
 if ! "$src/host/tools/package.sh" "$host" "$work/app/orders.json" "$zip" > "$work/package.log" 2>&1; then
     not_ok "host/tools/package.sh packages the test build" "$(cat "$work/package.log")"
-    echo "$passed passed, $failed failed"
+    finish
     exit 1
 fi
 ok "host/tools/package.sh packages the test build"
@@ -156,63 +121,14 @@ bound_packaged() {
 check "a manifest with a bound library packages the library and libgcc_s, and the package runs it" \
     bound_packaged
 
-# The root: the package at /var/task, as Lambda unpacks it, and nothing from this machine
-# but a static shell and three device nodes (bind-mounted when not root).
 root=$work/root
-mkdir -p "$root/var/task" "$root/tmp" "$root/dev" "$root/bin"
-unzip -q "$zip" -d "$root/var/task"
-cp "$busybox" "$root/bin/sh"
-devices=()
-for dev in null urandom; do
-    if [ "$(id -u)" -eq 0 ]; then
-        cp -a "/dev/$dev" "$root/dev/$dev"
-    else
-        touch "$root/dev/$dev"
-        devices+=("mount --bind /dev/$dev $root/dev/$dev &&")
-    fi
-done
-
-: > "$work/server.out"  # the port is read from it before the server may have written a byte
-python3 "$src/tests/runtime/server.py" --event "$event" --state "$work/state.jsonl" \
-    > "$work/server.out" 2> "$work/server.err" &
-pids+=($!)
-port=
-for _ in $(seq 100); do
-    port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$work/server.out")
-    [ -z "$port" ] || break
-    sleep 0.1
-done
-[ -n "$port" ] || { not_ok "the Runtime API server starts" "$(cat "$work/server.err")"; exit 1; }
-
-env -i PATH=/bin LAMBDA_TASK_ROOT=/var/task _HANDLER=orders.json \
-    AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" AWS_LAMBDA_FUNCTION_NAME=ddbhost-package-test \
-    "${as_root[@]}" "$(command -v sh)" -c "${devices[*]} exec $chroot_bin \"\$0\" /var/task/bootstrap" "$root" \
-    > "$work/host.out" 2> "$work/host.err" &
-host_pid=$!
-pids+=("$host_pid")
-
-answer=
-for _ in $(seq 300); do
-    answer=$(grep -E '"kind": "(response|error|init_error)"' "$work/state.jsonl" 2>/dev/null | head -1 || true)
-    if [ -n "$answer" ] || ! kill -0 "$host_pid" 2>/dev/null; then break; fi
-    sleep 0.1
-done
-
-answered_in_root() {
-    [ -n "$answer" ] || { echo "no answer; the host said:"; cat "$work/host.err"; return 1; }
-    python3 -c '
-import json, sys
-a, want = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-assert a["kind"] == "response" and a["status"] == 202, a
-assert json.loads(a["body"]) == want, "body " + a["body"]
-' "$answer" "$expected" || { echo "host stderr:"; cat "$work/host.err"; return 1; }
-}
-check "bootstrap in the empty root answers the event with the expected batch response" answered_in_root
+package_empty_root "$root" "$zip"
+package_server "$event"
+package_bootstrap "$root" bootstrap ddbhost-package-test
+check "bootstrap in the empty root answers the event with the expected batch response" package_answered
 
 plugins_wrote_tmp() {
     [ "$(wc -l < "$root/tmp/echo.jsonl")" -eq 3 ] || { ls -la "$root/tmp"; return 1; }
 }
 check "the plugins ran inside the root and wrote to its /tmp" plugins_wrote_tmp
-
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

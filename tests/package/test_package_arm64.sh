@@ -11,23 +11,8 @@ set -euo pipefail
 src=$1 cmake=$2 arm64_build=$3 host=$4 echo_so=$5 fail_so=$6 billing_so=$7
 expected='{"batchItemFailures":[{"itemIdentifier":"800000000000000000002"}]}'
 
-passed=0 failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() {
-    echo "not ok - $1"
-    [ -z "${2:-}" ] || printf '%s\n' "$2" | sed 's/^/#   /'
-    failed=$((failed + 1))
-}
-check() { # check NAME COMMAND...: one assertion, named as a sentence
-    local name=$1 out
-    shift
-    if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi
-}
-skip() { echo "skipped: $1"; exit 77; }
-finish() { # the count, and the status of the whole test
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-}
+# shellcheck source=tests/package/lib.sh
+. "$src/tests/package/lib.sh"
 
 # What `make test` installs (Makefile: ARM64_PACKAGES, ARM64_TEST_PACKAGES), and what the
 # empty root needs, as in test_package.sh.
@@ -40,29 +25,8 @@ for pc in json-c libffi; do
 done
 qemu=$(command -v qemu-aarch64-static || true)
 [ -n "$qemu" ] || skip "no qemu-aarch64-static to run arm64 code (Debian: qemu-user-static, which \`make test\` installs)"
-busybox=$(command -v busybox || true)
-if [ -z "$busybox" ] || readelf -l "$busybox" | grep 'program interpreter' >/dev/null; then
-    skip "no statically linked busybox to be the root's /bin/sh (Debian: busybox-static, which \`make deps\` installs)"
-fi
-command -v python3 >/dev/null || skip "python3 is needed for tests/runtime/server.py"
-chroot_bin=$(command -v chroot || echo /usr/sbin/chroot)
-if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-elif unshare --map-root-user --mount true 2>/dev/null; then
-    as_root=("$(command -v unshare)" --map-root-user --mount)
-else
-    skip "chroot needs root, or user namespaces (unshare --map-root-user), and neither is allowed here"
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/ddbhost-package-arm64.XXXXXX")
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+package_needs_empty_root
+package_workdir ddbhost-package-arm64
 
 # The host, echo and billing as `make package ARCH=arm64` builds them (its own build directory,
 # kept between runs), and the test plugin fail_when with the same compiler.
@@ -249,58 +213,11 @@ check "a bound library packaged for arm64 is called as on x86_64, after a warnin
 # The empty root of test_package.sh, with qemu-aarch64-static (a static program) as the one
 # thing added: bootstrap answers an event from the Runtime API there.
 root=$work/root
-mkdir -p "$root/var/task" "$root/tmp" "$root/dev" "$root/bin"
-unzip -q "$zip" -d "$root/var/task"
+package_empty_root "$root" "$zip"
 cp "$work/bootstrap.qemu" "$root/var/task/bootstrap.qemu"
-cp "$busybox" "$root/bin/sh"
 cp "$qemu" "$root/bin/qemu-aarch64-static"
-devices=()
-for dev in null urandom; do
-    if [ "$(id -u)" -eq 0 ]; then
-        cp -a "/dev/$dev" "$root/dev/$dev"
-    else
-        touch "$root/dev/$dev"
-        devices+=("mount --bind /dev/$dev $root/dev/$dev &&")
-    fi
-done
-
-: > "$work/server.out"  # the port is read from it before the server may have written a byte
-python3 "$src/tests/runtime/server.py" --event "$src/tests/package/event.json" \
-    --state "$work/state.jsonl" > "$work/server.out" 2> "$work/server.err" &
-pids+=($!)
-port=
-for _ in $(seq 100); do
-    port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$work/server.out")
-    [ -z "$port" ] || break
-    sleep 0.1
-done
-[ -n "$port" ] || { not_ok "the Runtime API server starts" "$(cat "$work/server.err")"; finish; exit 1; }
-
-start=$(date +%s%N)
-env -i PATH=/bin LAMBDA_TASK_ROOT=/var/task _HANDLER=orders.json QEMU=/bin/qemu-aarch64-static \
-    AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" AWS_LAMBDA_FUNCTION_NAME=ddbhost-package-arm64-test \
-    "${as_root[@]}" "$(command -v sh)" -c "${devices[*]} exec $chroot_bin \"\$0\" /var/task/bootstrap.qemu" "$root" \
-    > "$work/host.out" 2> "$work/host.err" &
-host_pid=$!
-pids+=("$host_pid")
-
-answer=
-for _ in $(seq 600); do
-    answer=$(grep -E '"kind": "(response|error|init_error)"' "$work/state.jsonl" 2>/dev/null | head -1 || true)
-    if [ -n "$answer" ] || ! kill -0 "$host_pid" 2>/dev/null; then break; fi
-    sleep 0.05
-done
-end=$(date +%s%N)
-
-answered_in_root() {
-    [ -n "$answer" ] || { echo "no answer; the host said:"; cat "$work/host.err"; return 1; }
-    python3 -c '
-import json, sys
-a, want = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-assert a["kind"] == "response" and a["status"] == 202, a
-assert json.loads(a["body"]) == want, "body " + a["body"]
-' "$answer" "$expected" || { echo "host stderr:"; cat "$work/host.err"; return 1; }
-}
-check "the arm64 bootstrap in an empty root answers the Runtime API's event under qemu" answered_in_root
-echo "# start to answer under qemu in the empty root: $(((end - start) / 1000000)) ms"
+package_server "$src/tests/package/event.json"
+package_bootstrap "$root" bootstrap.qemu ddbhost-package-arm64-test QEMU=/bin/qemu-aarch64-static
+check "the arm64 bootstrap in an empty root answers the Runtime API's event under qemu" package_answered
+echo "# start to answer under qemu in the empty root: $ms ms"
 finish
