@@ -135,9 +135,14 @@ static bool render_set_element(render_buf *b, const ddb_value *v)
 
 bool render_dynamodb(render_buf *b, const ddb_value *v)
 {
+    /* {"TYPE": for each ddb_type, written for every value: no printf on the way */
+    static const char heads[][9] = {"", "{\"S\":", "{\"N\":", "{\"B\":", "{\"BOOL\":", "{\"NULL\":",
+                                    "{\"M\":", "{\"L\":", "{\"SS\":", "{\"NS\":", "{\"BS\":"};
     ddb_type t = ddb_type_of(v);
     char head[12];
-    size_t n = (size_t)snprintf(head, sizeof head, "{\"%s\":", ddb_type_name(t));
+    size_t n = (unsigned)t < sizeof heads / sizeof *heads
+                   ? strlen(strcpy(head, heads[t]))
+                   : (size_t)snprintf(head, sizeof head, "{\"%s\":", ddb_type_name(t));
     if (t == DDB_NONE || !render_put(b, head, n)) return t == DDB_NONE && render_put(b, "null", 4);
     bool ok;
     switch (t) {

@@ -431,8 +431,23 @@ size_t text_escape(char *out, size_t cap, const char *s, size_t len)
         unsigned char c = (unsigned char)*p;
         char unit[6];
         size_t take = 1, k = 1;
-        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') k = text_unit(p, end, false, unit, &take);
-        else unit[0] = (char)c;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { /* a run of what stays as it is */
+            const char *run = p;
+            while (p < end && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80 && *p != '"' &&
+                   *p != '\\')
+                p++;
+            k = (size_t)(p - run);
+            if (out && n + k >= cap) {
+                k = cap > n + 1 ? cap - n - 1 : 0;
+                memcpy(out + n, run, k);
+                n += k;
+                break;
+            }
+            if (out) memcpy(out + n, run, k);
+            n += k;
+            continue;
+        }
+        k = text_unit(p, end, false, unit, &take);
         if (out) {
             if (n + k >= cap) break;
             memcpy(out + n, unit, k);
