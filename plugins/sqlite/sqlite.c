@@ -1,8 +1,7 @@
-/* sqlite.c - the sqlite sink: keeps a SQLite table in step with a DynamoDB table (mirror: one
- * row per live item) or appends every change to one (log), exactly once in effect under
- * Lambda's retries and replays: a change is applied only when its SequenceNumber is above the
- * one its key last saw (row or tombstone). Owns its connection (shared by the handlers of the
- * same file), its statements and one transaction per batch; never alters an existing table. */
+/* sqlite.c - the sqlite sink: a SQLite table kept in step with a DynamoDB table (mirror) or one
+ * row per change (log), exactly once in effect: a change applies only when its SequenceNumber is
+ * above its key's last (row or tombstone). Owns its connection (shared per file), statements and
+ * one transaction per batch; never alters an existing table. docs/SINKS.md. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -917,6 +916,7 @@ ddb_status on_batch_end(const ddb_batch *batch, void *state)
 {
     sq_sink *s = state;
     sq_db *db = s->db;
+    ddb_status st;
     (void)batch;
     if (!s->in_batch) return DDB_OK;
     s->in_batch = false;
@@ -931,7 +931,9 @@ ddb_status on_batch_end(const ddb_batch *batch, void *state)
         }
     }
     if (db->tx_lost) db->end_status = DDB_ERR_FAILED;
-    return db->end_status;
+    st = db->end_status;
+    if (db->members == 0) db->tx_lost = false; /* the next batch starts afresh */
+    return st;
 }
 
 /* ---- configuration ------------------------------------------------------------------- */

@@ -1,8 +1,7 @@
-/* test_sqlite.c - the sqlite sink against a small fake host: the test dlopens sqlite.so, decodes
- * events written as JSON with the host's own decoder, calls the callbacks and batch hooks as the
- * router would, captures the lines the plugin logs, and reads the database back with SQLite.
- * Covers what the end-to-end replay tests (tests/sinks) cannot aim at: config refusals, layout
- * refusals, projections, stream view types, log mode, savepoints, pruning, shared files. */
+/* test_sqlite.c - the sqlite sink against a small fake host: events decoded by the host's own
+ * decoder, callbacks and batch hooks called as the router calls them, log lines captured, the file
+ * read back with SQLite. What tests/sinks cannot aim at: refusals of config and layout,
+ * projections, view types, log mode, savepoints, pruning, a file shared by two handlers. */
 #include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
