@@ -516,6 +516,24 @@ static void test_handlers_naming_one_file_share_one_transaction_and_never_wait_f
     assert_string_equal(logged, "");
 }
 
+static void test_a_batch_that_cannot_take_the_files_lock_fails_and_the_next_one_applies(void **state)
+{
+    fixture *fx = *state;
+    sqlite3 *other;
+    ddb_batch hook = {.size = sizeof hook, .records = 1, .status = DDB_OK};
+    init_ok(fx, 0, "{'db': '@DB@', 'key': {'id': 'S'}, 'busy_timeout_ms': 50}");
+    assert_int_equal(sqlite3_open(fx->db, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_not_equal(so.begin(&hook, fx->state[0]), DDB_OK);
+    assert_one_line_with(logged, "cannot begin a transaction in \"");
+    assert_non_null(strstr(logged, "database is locked"));
+    assert_int_equal(so.end(&hook, fx->state[0]), DDB_OK); /* the router ends what it began */
+    assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    DELIVER_OK(fx, CH("INSERT", "1", KEY("a"), "{'id':{'S':'a'}}", NULL));
+    assert_query(fx, "SELECT id FROM Orders", "a");
+}
+
 /* ---- refusals -------------------------------------------------------------------------- */
 
 static void assert_init_refused(fixture *fx, const char *route, const char *config, const char *part)
@@ -689,6 +707,7 @@ int main(void)
         T(test_log_mode_writes_one_row_per_change_and_a_replay_is_a_no_op),
         T(test_a_record_failing_halfway_is_undone_to_its_savepoint_and_the_others_stay),
         T(test_handlers_naming_one_file_share_one_transaction_and_never_wait_for_each_other),
+        T(test_a_batch_that_cannot_take_the_files_lock_fails_and_the_next_one_applies),
         T(test_bad_config_is_refused_with_one_line_naming_the_key),
         T(test_random_configs_are_accepted_or_refused_in_one_line_never_crash),
         T(test_an_existing_table_of_another_layout_is_refused_and_left_as_it_was),
