@@ -450,6 +450,18 @@ static void test_a_projected_attribute_of_the_wrong_type_fails_the_record_with_o
     assert_query(fx, "SELECT id, n FROM Counts", "c|-9223372036854775808");
 }
 
+static void test_names_with_quotes_spaces_and_keywords_are_quoted_as_identifiers(void **state)
+{
+    fixture *fx = *state;
+    init_ok(fx, 0, "{'db': '@DB@', 'table': 'my \\'odd\\' table; DROP TABLE x', "
+                   "'columns': {'select': 'TEXT', 'a \\'b\\' c': 'INTEGER', '\u00e9t\u00e9': 'JSON'}}");
+    DELIVER_OK(fx, CH("INSERT", "1", "{'order':{'S':'x'}}",
+                      "{'order':{'S':'x'},'select':{'S':'s'},'a \\'b\\' c':{'N':'2'},'\u00e9t\u00e9':{'BOOL':true}}", NULL));
+    assert_query(fx, "SELECT \"order\", \"select\", \"a \"\"b\"\" c\", \"\xc3\xa9t\xc3\xa9\" FROM "
+                     "\"my \"\"odd\"\" table; DROP TABLE x\"", "x|s|2|true");
+    assert_query(fx, "SELECT count(*) FROM sqlite_master WHERE name = 'my \"odd\" table; DROP TABLE x_tombstones'", "1");
+}
+
 /* ---- log mode -------------------------------------------------------------------------- */
 
 static void test_log_mode_writes_one_row_per_change_and_a_replay_is_a_no_op(void **state)
@@ -704,6 +716,7 @@ int main(void)
         T(test_a_record_whose_keys_are_not_the_tables_fails_with_one_line),
         T(test_projected_columns_take_their_attribute_typed_and_null_when_absent),
         T(test_a_projected_attribute_of_the_wrong_type_fails_the_record_with_one_line_naming_it),
+        T(test_names_with_quotes_spaces_and_keywords_are_quoted_as_identifiers),
         T(test_log_mode_writes_one_row_per_change_and_a_replay_is_a_no_op),
         T(test_a_record_failing_halfway_is_undone_to_its_savepoint_and_the_others_stay),
         T(test_handlers_naming_one_file_share_one_transaction_and_never_wait_for_each_other),

@@ -6,6 +6,7 @@ tombstones too, in log mode one row per change. Expected values are computed her
 apart from the plugin's C."""
 
 import base64
+import datetime
 import decimal
 import json
 import os
@@ -81,7 +82,6 @@ def column_value(image, name, ctype):
 
 def at_text(seconds):
     """ApproximateCreationDateTime (whole seconds here) as the log's at column holds it."""
-    import datetime
     return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%S.000Z")
 
