@@ -1,133 +1,16 @@
 #!/usr/bin/env python3
 """test_poll.py - `ddbhost poll` end to end against moto_server, a real DynamoDB Streams
-implementation started here on a loopback port (Python standard library only: moto does not
-check signatures, so requests carry an unchecked Authorization header naming the service).
+implementation started on a loopback port by pollmoto.py (Python standard library only).
 Skips, saying why, where moto_server is not installed.
 
 usage: test_poll.py DDBHOST PROBE_SO"""
-import json
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import unittest
-import urllib.request
 
-SKIP = 77
-HOST, PROBE = sys.argv[1], sys.argv[2]
-MOTO = shutil.which("moto_server")
-ENDPOINT = None
-
-
-def call(target, body):
-    """One JSON 1.0 call to moto; the answer as an object."""
-    req = urllib.request.Request(ENDPOINT + "/", data=json.dumps(body).encode(), method="POST")
-    req.add_header("Content-Type", "application/x-amz-json-1.0")
-    req.add_header("X-Amz-Target", target)
-    req.add_header("Authorization", "AWS4-HMAC-SHA256 Credential=test/20200101/us-east-1/"
-                   "dynamodb/aws4_request, SignedHeaders=host, Signature=0")
-    with urllib.request.urlopen(req) as r:
-        return json.loads(r.read() or b"{}")
-
-
-def create_table(name, view="NEW_AND_OLD_IMAGES"):
-    spec = {"StreamEnabled": True, "StreamViewType": view} if view else {"StreamEnabled": False}
-    call("DynamoDB_20120810.CreateTable", {
-        "TableName": name, "BillingMode": "PAY_PER_REQUEST",
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-        "StreamSpecification": spec})
-
-
-def put(table, pk, **attrs):
-    item = {"pk": {"S": pk}}
-    for k, v in attrs.items():
-        item[k] = {"BOOL": v} if isinstance(v, bool) else {"N": str(v)}
-    call("DynamoDB_20120810.PutItem", {"TableName": table, "Item": item})
-
-
-def stream_seqs(table):
-    """Every SequenceNumber of the table's stream, in order, as moto serves them."""
-    arn = call("DynamoDB_20120810.DescribeTable", {"TableName": table})["Table"]["LatestStreamArn"]
-    shard = call("DynamoDBStreams_20120810.DescribeStream",
-                 {"StreamArn": arn})["StreamDescription"]["Shards"][0]["ShardId"]
-    it = call("DynamoDBStreams_20120810.GetShardIterator", {
-        "StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
-    seqs = []
-    while True:
-        page = call("DynamoDBStreams_20120810.GetRecords", {"ShardIterator": it, "Limit": 1000})
-        seqs += [r["dynamodb"]["SequenceNumber"] for r in page["Records"]]
-        if not page["Records"]:
-            return seqs
-        it = page["NextShardIterator"]
-
-
-class Poll:
-    """ddbhost poll on a manifest of its own, in a directory of its own."""
-
-    def __init__(self, case, table, stream=None, config=None, state=True):
-        self.dir = tempfile.mkdtemp(prefix="poll-")
-        case.addCleanup(shutil.rmtree, self.dir, True)
-        self.out = os.path.join(self.dir, "out.txt")
-        self.state = os.path.join(self.dir, "state") if state else None
-        if self.state:
-            os.mkdir(self.state)
-        self.manifest = os.path.join(self.dir, "manifest.json")
-        self.table = table
-        self.write_manifest(PROBE, dict(config or {}, path=self.out), stream)
-        self.proc = None
-        self.err = os.path.join(self.dir, "stderr.txt")
-
-    def write_manifest(self, plugin, config, stream=None):
-        route = {"handlers": [{"plugin": plugin, "config": config}]}
-        if stream:
-            route["stream"] = stream
-        tmp = self.manifest + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"tables": {self.table: route}}, f)
-        os.replace(tmp, self.manifest)
-
-    def start(self):
-        args = [HOST, "poll", "--manifest", self.manifest, "--endpoint", ENDPOINT,
-                "--region", "us-east-1"]
-        if self.state:
-            args += ["--state", self.state]
-        env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
-        with open(self.err, "a") as err:
-            self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err)
-
-    def lines(self, path=None):
-        try:
-            with open(path or self.out) as f:
-                return [l.split("\t")[0] for l in f.read().splitlines()]
-        except FileNotFoundError:
-            return []
-
-    def wait_for(self, cond):
-        """Waits, with no limit of time (ctest's TIMEOUT is the one), until cond() holds."""
-        while not cond():
-            self.check_running()
-            time.sleep(0.05)
-
-    def check_running(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("poll exited %d:\n%s" % (self.proc.returncode, self.stderr()))
-
-    def stderr(self):
-        with open(self.err) as f:
-            return f.read()
-
-    def stop(self, sig=signal.SIGTERM):
-        self.proc.send_signal(sig)
-        return self.proc.wait()
-
-    def checkpoint(self):
-        with open(os.path.join(self.state, self.table + ".checkpoint.json")) as f:
-            return json.load(f)
+import pollmoto
+from pollmoto import Poll, create_table, put, stream_seqs
 
 
 class PollTest(unittest.TestCase):
@@ -214,7 +97,7 @@ class PollTest(unittest.TestCase):
         p.wait_for(lambda: len(p.lines()) == 2)
         # A new version (here: the probe writing elsewhere) takes over between two batches.
         out2 = os.path.join(p.dir, "out2.txt")
-        p.write_manifest(PROBE, {"path": out2})
+        p.write_manifest(pollmoto.PROBE, {"path": out2})
         p.proc.send_signal(signal.SIGHUP)
         p.wait_for(lambda: "poll: reloaded" in p.stderr())
         put("Swapped", "c", n=3)
@@ -238,35 +121,5 @@ class PollTest(unittest.TestCase):
                          "StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES")
 
 
-def main():
-    global ENDPOINT
-    if not MOTO:
-        print("skipped: moto_server is not installed (pip install 'moto[server]'), so there "
-              "is no DynamoDB Streams endpoint to poll")
-        return SKIP
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tempfile.TemporaryFile()
-    moto = subprocess.Popen([MOTO, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
-    ENDPOINT = "http://127.0.0.1:%d" % port
-    try:
-        while True:
-            if moto.poll() is not None:
-                log.seek(0)
-                print("moto_server exited:", log.read().decode(errors="replace"))
-                return 1
-            try:
-                with socket.create_connection(("127.0.0.1", port)):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        prog = unittest.main(argv=[sys.argv[0], "-v"], exit=False)
-        return 0 if prog.result.wasSuccessful() else 1
-    finally:
-        moto.terminate()
-        moto.wait()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(pollmoto.main(sys.argv[1], sys.argv[2]))
