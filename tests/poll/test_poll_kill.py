@@ -31,7 +31,8 @@ class KillTest(unittest.TestCase):
         records = stream_records("Killed9")
         seqs = [r["dynamodb"]["SequenceNumber"] for r in records]
         self.assertEqual(len(seqs), WRITES)
-        p = Poll(self, "Killed9", stream={"batch_size": BATCH})
+        # 1 ms per record, so that most kills land inside a batch.
+        p = Poll(self, "Killed9", stream={"batch_size": BATCH}, config={"sleep_ms": 1})
         points = sorted(rng.sample(range(1, WRITES), KILLS))
         t = time.monotonic()
         for point in points:
@@ -39,8 +40,11 @@ class KillTest(unittest.TestCase):
             p.wait_for(lambda: len(p.lines()) >= point)
             time.sleep(rng.random() * 0.02)
             self.assertEqual(p.stop(signal.SIGKILL), -signal.SIGKILL)
+        found = p.stderr().count("poll: table Killed9: stream")
         p.start()
-        p.wait_for(lambda: set(p.lines()) >= set(seqs))
+        # SIGTERM once it runs (it has found the stream), not while it starts.
+        p.wait_for(lambda: p.stderr().count("poll: table Killed9: stream") > found and
+                   set(p.lines()) >= set(seqs))
         self.assertEqual(p.stop(), 0)
         print("poll, killed %d times: %.1f s" % (KILLS, time.monotonic() - t), file=sys.stderr)
         got = p.lines()
