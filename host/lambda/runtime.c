@@ -14,6 +14,7 @@
 #include "api.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 
 #define RUNTIME_RETRY_BUDGET_MS 10000
@@ -154,57 +155,6 @@ static void runtime_init_error(runtime *rt, const char *type, const char *messag
     runtime_answered(runtime_post_error(rt, "init/error", type, message, &res), "init/error", &res);
 }
 
-/* ---- metrics ------------------------------------------------------------------------- */
-
-static void runtime_metric(json_object *defs, json_object *root, const char *name,
-                           const char *unit, json_object *value)
-{
-    json_object *d = json_object_new_object();
-    json_object_object_add(d, "Name", json_object_new_string(name));
-    json_object_object_add(d, "Unit", json_object_new_string(unit));
-    json_object_array_add(defs, d);
-    json_object_object_add(root, name, value);
-}
-
-/* One CloudWatch Embedded Metric Format line for the invocation. */
-static void runtime_emit_metrics(const manifest *m, const router_result *res,
-                                 const session_times *times)
-{
-    const char *function = getenv("AWS_LAMBDA_FUNCTION_NAME");
-    json_object *root = json_object_new_object(), *aws = json_object_new_object();
-    json_object *directive = json_object_new_object(), *defs = json_object_new_array();
-    json_object *dims = json_object_new_array(), *dimset = json_object_new_array();
-    json_object_array_add(dimset, json_object_new_string("FunctionName"));
-    json_object_array_add(dims, dimset);
-    json_object_object_add(directive, "Namespace", json_object_new_string("ddbhost"));
-    json_object_object_add(directive, "Dimensions", dims);
-    json_object_object_add(directive, "Metrics", defs);
-    json_object *directives = json_object_new_array();
-    json_object_array_add(directives, directive);
-    json_object_object_add(aws, "Timestamp", json_object_new_int64(api_now_ms()));
-    json_object_object_add(aws, "CloudWatchMetrics", directives);
-    json_object_object_add(root, "_aws", aws);
-    json_object_object_add(root, "FunctionName",
-                           json_object_new_string(function ? function : "ddbhost"));
-    runtime_metric(defs, root, "Records", "Count", json_object_new_int64((int64_t)res->records));
-    runtime_metric(defs, root, "Failed", "Count", json_object_new_int64((int64_t)res->failed));
-    runtime_metric(defs, root, "Skipped", "Count", json_object_new_int64((int64_t)res->skipped));
-    runtime_metric(defs, root, "NotAttempted", "Count",
-                   json_object_new_int64((int64_t)res->undelivered));
-    runtime_metric(defs, root, "DecodeTime", "Milliseconds",
-                   json_object_new_double(times->decode_ms));
-    runtime_metric(defs, root, "HandlerTime", "Milliseconds",
-                   json_object_new_double(times->deliver_ms));
-    for (size_t i = 0; i < m->count; i++) {
-        char name[300];
-        snprintf(name, sizeof name, "Records.%s", m->routes[i].table);
-        runtime_metric(defs, root, name, "Count",
-                       json_object_new_int64((int64_t)res->route_records[i]));
-    }
-    fprintf(stderr, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-    json_object_put(root);
-}
-
 /* ---- the loop ------------------------------------------------------------------------ */
 
 /* Exports the invocation's trace id as _X_AMZN_TRACE_ID, as Lambda's runtimes do. setenv
@@ -274,7 +224,7 @@ static bool runtime_invocation(runtime *rt, session *s)
     if (response) {
         snprintf(path, sizeof path, "invocation/%s/response", rt->request_id);
         status = runtime_request(rt, path, NULL, response, strlen(response), &res);
-        if (session_manifest(s)->metrics) runtime_emit_metrics(session_manifest(s), &result, &times);
+        if (session_manifest(s)->metrics) metrics_write(stderr, session_manifest(s), &result, &times);
         free(response);
     } else {
         /* Lambda retries the batch; the type says whose fault it is */
