@@ -17,13 +17,21 @@ static struct {
     ddb_log_level threshold;
     bool json;
     const char *request_id;
-} log_state = {DDB_LOG_INFO, false, NULL};
+    void (*before_line)(void *ctx);
+    void *before_ctx;
+} log_state = {DDB_LOG_INFO, false, NULL, NULL, NULL};
 
 void log_set_level(ddb_log_level level) { log_state.threshold = level; }
 
 ddb_log_level log_level(void) { return log_state.threshold; }
 
 void log_set_request_id(const char *request_id) { log_state.request_id = request_id; }
+
+void log_set_before_line(void (*fn)(void *ctx), void *ctx)
+{
+    log_state.before_line = fn;
+    log_state.before_ctx = ctx;
+}
 
 bool log_parse_level(const char *text, ddb_log_level *out)
 {
@@ -91,6 +99,7 @@ void log_msg(ddb_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    if (log_state.before_line) log_state.before_line(log_state.before_ctx);
     if (log_state.json) {
         log_json_line(level, line);
     } else {

@@ -19,6 +19,9 @@ void log_from_lambda_env(void);
 /* The request id that JSON lines carry; NULL outside an invocation. Borrowed: the caller
  * keeps it alive until it sets another. */
 void log_set_request_id(const char *request_id);
+/* fn(ctx) runs before each line is written, for a front door that draws on the same terminal
+ * (poll's progress view erases itself there and is drawn again after); NULL for none. */
+void log_set_before_line(void (*fn)(void *ctx), void *ctx);
 
 /* One line, whatever the message holds: its control characters are escaped (text_one_line). */
 void log_msg(ddb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

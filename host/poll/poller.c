@@ -13,10 +13,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "aws.h"
 #include "checkpoint.h"
 #include "log.h"
+#include "progress.h"
 #include "session.h"
 #include "stream.h"
 #include "sys.h"
@@ -75,6 +77,7 @@ typedef struct poller_stamp {
 typedef struct poller {
     const char *manifest_path, *state_dir;
     bool watch;
+    progress *progress;
     aws_client *aws;
     session *s;
     poller_table *tables;
@@ -163,6 +166,7 @@ static void poller_discard(const poller *p, const poller_table *t, const poller_
     const manifest_route *r = poller_route(p, t->name);
     const char *dest = r ? r->stream.on_failure : NULL;
     const stream_record *first = &sh->q[sh->head], *last = &sh->q[sh->head + count - 1];
+    progress_discard(p->progress, t->name, sh->id, first, count, condition);
     char now[40], a[40], b[40];
     poller_iso_time(now, sizeof now, time(NULL));
     poller_iso_time(a, sizeof a, (time_t)first->created_s);
@@ -271,7 +275,9 @@ static bool poller_deliver(poller *p, poller_table *t, poller_shard *sh, size_t 
         return false;
     }
     router_result res;
-    char *response = session_process(p->s, buf, len, NULL, &res, NULL, err, sizeof err);
+    session_times times = {0, 0};
+    double t0 = sys_monotonic_ms();
+    char *response = session_process(p->s, buf, len, NULL, &res, &times, err, sizeof err);
     size_t ok = n;
     if (!response) {
         log_error("poll: table %s, shard %s: the batch of %zu records failed: %s", t->name,
@@ -280,6 +286,8 @@ static bool poller_deliver(poller *p, poller_table *t, poller_shard *sh, size_t 
     } else {
         ok = poller_lowest_failure(sh, n, response);
     }
+    progress_batch(p->progress, session_manifest(p->s), t->name, sh->id, &sh->q[sh->head], n, ok,
+                   response ? &res : NULL, &times, sys_monotonic_ms() - t0);
     free(response);
     free(buf);
     log_debug("poll: table %s, shard %s: %zu of %zu records done", t->name, sh->id, ok, n);
@@ -324,6 +332,7 @@ static bool poller_acquire(poller *p, poller_table *t, poller_shard *sh)
         checkpoint_shard *cs = checkpoint_shard_of(&t->cp, sh->id);
         log_warn("poll: table %s, shard %s is gone from the stream: %s", t->name, sh->id, e.line);
         if (cs) cs->finished = true;
+        progress_finished(p->progress, t->name, sh->id, true);
         return cs && poller_save(p, t);
     }
     if (!sh->iterator) log_error("%s", e.line);
@@ -401,6 +410,7 @@ static bool poller_shard_step(poller *p, poller_table *t, poller_shard *sh, bool
         if (!cs) return false;
         cs->finished = true;
         log_info("poll: table %s, shard %s read to its end", t->name, sh->id);
+        progress_finished(p->progress, t->name, sh->id, false);
         *busy = true;
         return poller_save(p, t);
     }
@@ -461,6 +471,8 @@ static bool poller_discover(poller *p, poller_table *t, bool latest)
         sh->parent = shards[i].parent;
         shards[i].id = shards[i].parent = NULL;
         sh->latest = latest && !shards[i].closed;
+        const checkpoint_shard *c = checkpoint_find(&t->cp, sh->id);
+        progress_shard(p->progress, t->name, sh->id, sh->parent, c && c->finished);
         log_debug("poll: table %s: shard %s%s%s", t->name, sh->id, sh->parent ? " (parent " : "",
                   sh->parent ? sh->parent : "");
     }
@@ -572,12 +584,14 @@ static bool poller_reload(poller *p, const char *why)
     if (p->watch) poller_stamps(p); /* a refused file is not tried again until it changes */
     if (!fresh) {
         log_error("poll: reload (%s) refused, the handlers loaded before keep running: %s", why, err);
+        progress_reload(p->progress, why, err);
         return true;
     }
     session_close(p->s);
     p->s = fresh;
     if (p->watch) poller_stamps(p);
     log_info("poll: reloaded \"%s\" (%s)", p->manifest_path, why);
+    progress_reload(p->progress, why, NULL);
     return poller_sync_tables(p);
 }
 
@@ -585,7 +599,20 @@ static bool poller_reload(poller *p, const char *why)
 
 static const char poller_usage[] =
     "usage: ddbhost poll --manifest MANIFEST.json [--endpoint URL] [--region REGION]\n"
-    "                    [--state DIR] [--watch] [--log-level LEVEL]\n";
+    "                    [--state DIR] [--watch] [--json | --quiet] [--log-level LEVEL]\n"
+    "\n"
+    "  --manifest FILE     the function's manifest: every table it names is polled\n"
+    "  --endpoint URL      one URL for DynamoDB and DynamoDB Streams (DynamoDB Local, moto)\n"
+    "  --region REGION     else AWS_REGION, else AWS_DEFAULT_REGION\n"
+    "  --state DIR         keep checkpoints in DIR (else nothing is kept between runs)\n"
+    "  --watch             reload when the manifest or a plugin file changes, as SIGHUP does\n"
+    "  --json              one JSON object per line on stdout: start, each batch, discards,\n"
+    "                      shards finished, reloads, stop (docs/POLL.md)\n"
+    "  --quiet             no progress view, only errors on stderr\n"
+    "  --log-level LEVEL   error, warn, info (default) or debug; logs go to stderr\n"
+    "\n"
+    "On a terminal, stderr shows a progress view (records done, failures, iterator age and\n"
+    "state per table and shard) unless --json or --quiet is given.\n";
 
 static int poller_run(poller *p, const char *endpoint, const char *region)
 {
@@ -615,6 +642,7 @@ static int poller_run(poller *p, const char *endpoint, const char *region)
         log_error("poll: manifest \"%s\" routes no table by name: nothing to poll", p->manifest_path);
         return 1;
     }
+    progress_start(p->progress, session_manifest(p->s), p->manifest_path);
     while (!poller_stop_flag) {
         if (poller_reload_flag) {
             poller_reload_flag = 0;
@@ -622,6 +650,7 @@ static int poller_run(poller *p, const char *endpoint, const char *region)
         } else if (p->watch && poller_changed(p) && !poller_reload(p, "a file changed")) {
             return 1;
         }
+        progress_tick(p->progress);
         bool busy = false;
         for (size_t i = 0; i < p->ntables && !poller_stop_flag; i++) {
             poller_table *t = &p->tables[i];
@@ -640,7 +669,7 @@ static int poller_run(poller *p, const char *endpoint, const char *region)
 
 int poller_main(int argc, char **argv)
 {
-    enum { OPT_ENDPOINT = 256, OPT_REGION, OPT_STATE, OPT_WATCH, OPT_LOG_LEVEL };
+    enum { OPT_ENDPOINT = 256, OPT_REGION, OPT_STATE, OPT_WATCH, OPT_LOG_LEVEL, OPT_JSON, OPT_QUIET };
     static const struct option options[] = {
         {"help", no_argument, NULL, 'h'},
         {"manifest", required_argument, NULL, 'm'},
@@ -649,11 +678,14 @@ int poller_main(int argc, char **argv)
         {"state", required_argument, NULL, OPT_STATE},
         {"watch", no_argument, NULL, OPT_WATCH},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"quiet", no_argument, NULL, OPT_QUIET},
         {NULL, 0, NULL, 0},
     };
     poller p = {0};
     const char *endpoint = NULL, *region = NULL;
     ddb_log_level level;
+    bool json = false, quiet = false, level_set = false;
     int c;
     optind = 1;
     opterr = 0;
@@ -670,25 +702,36 @@ int poller_main(int argc, char **argv)
                 return log_usage_error("unknown log level \"%s\" (expected error, warn, info or debug)",
                                        optarg);
             log_set_level(level);
+            level_set = true;
             break;
+        case OPT_JSON: json = true; break;
+        case OPT_QUIET: quiet = true; break;
         case ':': return log_usage_error("option %s needs an argument", argv[optind - 1]);
         default: return log_usage_error("unknown option \"%s\"", argv[optind - 1]);
         }
     }
     if (!p.manifest_path || optind != argc)
         return log_usage_error("usage: ddbhost poll --manifest MANIFEST.json [--endpoint URL] "
-                               "[--region REGION] [--state DIR] [--watch]");
+                               "[--region REGION] [--state DIR] [--watch] [--json | --quiet]");
     struct stat st;
     if (p.state_dir && (stat(p.state_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
         log_error("poll: --state \"%s\" is not a directory", p.state_dir);
         return 1;
     }
+    if (quiet && !level_set) log_set_level(DDB_LOG_ERROR);
+    p.progress = progress_new(json ? stdout : NULL, stderr, !json && !quiet && isatty(STDERR_FILENO), NULL);
+    if (!p.progress) {
+        log_error("out of memory");
+        return 1;
+    }
     int status = poller_run(&p, endpoint, region);
+    progress_stop(p.progress, status);
     for (size_t i = 0; i < p.ntables; i++) poller_table_free(&p.tables[i]);
     free(p.tables);
     for (size_t i = 0; i < p.nstamps; i++) free(p.stamps[i].path);
     free(p.stamps);
     aws_close(p.aws);
     if (p.s) session_close(p.s);
+    progress_free(p.progress);
     return status;
 }
