@@ -20,6 +20,30 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pollmoto as base  # noqa: E402  (its helpers, and its main() that starts moto_server)
 
 ERASE = re.compile(r"\x1b\[\d+A\r\x1b\[J")
+TOKEN = re.compile(r"\x1b\[(\d+)A|\x1b\[J|\r\n|\r|\n|[^\x1b\r\n]+")
+
+
+def screen(text):
+    """The lines a terminal shows after text (enough of one for what poll writes: lines,
+    carriage returns, cursor up, erase to the end of the screen), scrolled-off lines kept."""
+    lines, row, col = [""], 0, 0
+    for m in TOKEN.finditer(text):
+        t = m.group(0)
+        if m.group(1):
+            row, col = max(0, row - int(m.group(1))), col
+        elif t == "\x1b[J":
+            lines[row] = lines[row][:col]
+            del lines[row + 1:]
+        elif t in ("\r\n", "\n"):
+            row, col = row + 1, 0
+            if row == len(lines):
+                lines.append("")
+        elif t == "\r":
+            col = 0
+        else:
+            lines[row] = lines[row][:col] + t + lines[row][col + len(t):]
+            col += len(t)
+    return lines
 
 
 class JsonPoll(base.Poll):
@@ -166,15 +190,15 @@ class PollJsonTest(unittest.TestCase):
         self.assertIn("TABLE ", out)
         self.assertRegex(out, r"JsonView +6 +0 +0 +\S+ +reading +\S+")
         self.assertTrue(ERASE.search(out), "the view is redrawn in place")
-        # Each log line (the probe logs one per record) starts a line of its own, whole.
-        logged = 0
-        for piece in out.split("\r\n"):
-            piece = ERASE.sub("", piece)
-            if "ddbhost: " in piece:
-                self.assertTrue(piece.startswith("ddbhost: "), repr(piece))
-                logged += 1
-        self.assertGreaterEqual(logged, 6)
-        self.assertIn("poll: stopped; checkpoints are written", out)
+        # What the terminal shows at the end: every log line whole (the probe logs one per
+        # record), none overwritten by a view, and the view once, last.
+        shown = screen(out)
+        logged = [l for l in shown if l.startswith("ddbhost: ") and "probe" in l]
+        self.assertEqual(len(logged), 6, "\n".join(shown))
+        self.assertEqual(len([l for l in shown if l.startswith("poll up ")]), 1, "\n".join(shown))
+        self.assertEqual(shown[-5], "ddbhost: poll: stopped; checkpoints are written")
+        self.assertTrue(shown[-4].startswith("poll up "), "\n".join(shown))
+        self.assertEqual(shown[-1], "")
 
 
 if __name__ == "__main__":
