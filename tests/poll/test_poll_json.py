@@ -126,8 +126,6 @@ class PollJsonTest(unittest.TestCase):
             self.assertEqual(directive["Dimensions"], [["FunctionName"]])
             self.assertEqual(e["FunctionName"], "ddbhost")
             self.assertEqual(e["Failed"], 0)
-        # stderr is no terminal here: no view, not one escape sequence.
-        self.assertNotIn("\x1b[", p.stderr())
 
     def test_a_discarded_record_is_counted_in_its_batch_and_in_a_discard_line(self):
         base.create_table("JsonDiscard")
@@ -156,6 +154,19 @@ class PollJsonTest(unittest.TestCase):
         emf = p.emf_lines()
         self.assertEqual(len(emf), len(p.events("batch")))
         self.assertEqual([e["Failed"] for e in emf], [b["failed"] for b in p.events("batch")])
+
+    def test_without_a_terminal_stderr_has_the_log_lines_and_no_view(self):
+        base.create_table("JsonNoView")
+        for i in range(4):
+            base.put("JsonNoView", "k%d" % i, n=i)
+        p = JsonPoll(self, "JsonNoView", stream={"batch_size": 2})
+        p.start(extra=())
+        p.wait_for(lambda: len(p.lines()) == 4)
+        self.assertEqual(p.stop(), 0)
+        err = p.stderr()
+        self.assertIn("ddbhost: 2 records: 2 delivered", err)
+        self.assertNotIn("poll up ", err)
+        self.assertNotIn("\x1b[", err)
 
     def test_on_a_terminal_stderr_shows_the_view_and_log_lines_stay_whole(self):
         base.create_table("JsonView")
