@@ -71,7 +71,8 @@ static const main_command main_commands[] = {
      "serve the Lambda Runtime API (the default\nwhen run with no arguments inside Lambda)"},
     {"poll", -1, main_poll,
      "poll --manifest MANIFEST.json [--endpoint URL]\n"
-     "               [--region REGION] [--state DIR] [--watch]",
+     "               [--region REGION] [--state DIR] [--watch]\n"
+     "               [--json | --quiet]",
      "read the tables' streams and deliver them as\nLambda's event source mapping does"},
 };
 #define MAIN_NCOMMANDS (sizeof main_commands / sizeof main_commands[0])
