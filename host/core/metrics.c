@@ -48,7 +48,8 @@ void metrics_write(FILE *out, const manifest *m, const router_result *res,
     for (size_t i = 0; i < m->count; i++) {
         char name[300];
         snprintf(name, sizeof name, "Records.%s", m->routes[i].table);
-        metrics_add(defs, root, name, "Count", json_object_new_int64((int64_t)res->route_records[i]));
+        metrics_add(defs, root, name, "Count",
+                    json_object_new_int64((int64_t)res->route_records[i]));
     }
     fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
     fflush(out);

@@ -719,7 +719,8 @@ int poller_main(int argc, char **argv)
         return 1;
     }
     if (quiet && !level_set) log_set_level(DDB_LOG_ERROR);
-    p.progress = progress_new(json ? stdout : NULL, stderr, !json && !quiet && isatty(STDERR_FILENO), NULL);
+    bool view = !json && !quiet && isatty(STDERR_FILENO);
+    p.progress = progress_new(json ? stdout : NULL, stderr, view, NULL);
     if (!p.progress) {
         log_error("out of memory");
         return 1;

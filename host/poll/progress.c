@@ -69,7 +69,8 @@ static void progress_draw(progress *pg)
 static void progress_put(progress *pg, json_object *o)
 {
     fprintf(pg->json, "%s\n",
-            json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+            json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
     fflush(pg->json);
     json_object_put(o);
 }
@@ -149,8 +150,10 @@ static const char *progress_duration(char *out, size_t cap, int64_t ms)
     if (ms < 0) snprintf(out, cap, "-");
     else if (ms < 10000) snprintf(out, cap, "%.1fs", (double)ms / 1000);
     else if (ms < 60000) snprintf(out, cap, "%llds", (long long)(ms / 1000));
-    else if (ms < 3600000) snprintf(out, cap, "%lldm%02llds", (long long)(ms / 60000), (long long)(ms / 1000 % 60));
-    else snprintf(out, cap, "%lldh%02lldm", (long long)(ms / 3600000), (long long)(ms / 60000 % 60));
+    else if (ms < 3600000)
+        snprintf(out, cap, "%lldm%02llds", (long long)(ms / 60000), (long long)(ms / 1000 % 60));
+    else
+        snprintf(out, cap, "%lldh%02lldm", (long long)(ms / 3600000), (long long)(ms / 60000 % 60));
     return out;
 }
 
