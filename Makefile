@@ -11,7 +11,8 @@ ARM64_TEST_PACKAGES := qemu-user-static
 # `make memcheck` alone needs these.
 MEMCHECK_PACKAGES := valgrind
 # `make bench` alone needs these (the peers it compares against); `make test` does not.
-BENCH_PACKAGES := nodejs npm python3 libsimdjson-dev g++ valgrind libcurl4-openssl-dev busybox-static zip
+BENCH_PACKAGES := nodejs npm python3 libsimdjson-dev g++ valgrind libcurl4-openssl-dev busybox-static zip \
+	python3-psycopg2
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)

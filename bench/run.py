@@ -521,7 +521,8 @@ def main():
               f"### The issue's targets (on the {TARGET_RECORDS}-record event, this run)", "",
               *targets(rows, floor), "",
               "### Bindings: a 3-argument binding against a direct plugin callback", "",
-              *bind_lines, "", *coldstart.section(build), "", *sinks.section(build)]
+              *bind_lines, "", *coldstart.section(build), "", *sinks.section(build), "",
+              *sinks.postgres_section(build)]
     problems = [f"- {r.subject.name}, {r.records}-record event: {p}" for r in rows for p in r.problems]
     if bind_problem:
         problems.append(f"- bindings: {bind_problem}")

@@ -11,6 +11,7 @@ report's lines; as a command: sinks.py BUILD_DIR prints them."""
 import json
 import os
 import re
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -22,7 +23,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHANGES = os.path.join(ROOT, "tests", "sinks", "changes.py")
 SERVER = os.path.join(ROOT, "tests", "runtime", "server.py")
 PEER = os.path.join(ROOT, "bench", "peers", "python", "sink_sqlite.py")
+PG_PYTHON = os.path.join(ROOT, "bench", "peers", "python", "sink_postgres.py")
+PG_NODE = os.path.join(ROOT, "bench", "peers", "node", "sink_postgres.mjs")
 ROUNDS = 3
+sys.path.insert(0, os.path.join(ROOT, "tests", "sinks"))
+import changes  # noqa: E402  (the tests' history of changes, and its final state)
+import postgres_sink  # noqa: E402  (the tests' PostgreSQL server and their check of its tables)
 
 
 def events(work):
@@ -66,11 +72,37 @@ def ddbhost_serve(host, manifest, files, work):
     return sum(spans), wall
 
 
-def python_peer(db, files):
-    out = subprocess.run([sys.executable, PEER, db, *files], capture_output=True, text=True,
-                         check=True).stdout
-    fields = dict(kv.split("=") for kv in out.split())
+def peer_ms(argv):
+    """The handler time a peer prints: its 'ms=' field."""
+    p = subprocess.run(argv, capture_output=True, text=True)
+    if p.returncode != 0:
+        last = (p.stderr.strip().splitlines() or ["(no stderr)"])[-1]
+        raise RuntimeError(f"{os.path.basename(argv[1])} exited with status {p.returncode}: {last}")
+    fields = dict(kv.split("=") for kv in p.stdout.split())
     return float(fields["ms"])
+
+
+def python_peer(db, files):
+    return peer_ms([sys.executable, PEER, db, *files])
+
+
+def psycopg2_python():
+    """A python that imports psycopg2: this one, or Debian's /usr/bin/python3 (where
+    python3-psycopg2 puts it) when this is another build of Python."""
+    for py in (sys.executable, "/usr/bin/python3"):
+        if os.access(py, os.X_OK) and subprocess.run([py, "-c", "import psycopg2"],
+                                                     capture_output=True).returncode == 0:
+            return py
+    return None
+
+
+def node_pg():
+    """Why the Node pg peer cannot run, or None when it can."""
+    if not shutil.which("node"):
+        return "no node"
+    if not os.path.isdir(os.path.join(ROOT, "bench", "peers", "node", "node_modules", "pg")):
+        return "no pg in bench/peers/node/node_modules (npm install --prefix bench/peers/node)"
+    return None
 
 
 def rows_of(db):
@@ -122,6 +154,95 @@ def section(build):
     return lines
 
 
+
+
+class ItemOnlySink(postgres_sink.PostgresSink):
+    """The postgres sink in mirror mode with no projected columns, what the peers write too:
+    keys, item, seq and tombstones. Its check reads a NULL where the columns would be."""
+
+    def __init__(self, plugin, server, table):
+        super().__init__(plugin, server)
+        self.columns, self.table = {}, table
+
+    def _columns(self):
+        return "NULL"
+
+
+def postgres_section(build):
+    """records per second into the postgres sink against psycopg2 and Node pg handlers, each
+    writing its own tables in one throwaway server; every table is checked against the final
+    state the changes leave (tests/sinks/postgres_sink.py's check)."""
+    title = ["### Sinks: records per second into PostgreSQL, against Python and Node handlers", ""]
+    host = os.path.join(build, "bin", "ddbhost")
+    plugin = os.path.join(build, "plugins", "postgres.so")
+    if not os.access(plugin, os.R_OK):
+        return title + [f"- not measured: no {plugin} (built with libpq-dev)"]
+    try:
+        server = postgres_sink.Server(build)
+    except postgres_sink.Skip as e:
+        return title + [f"- not measured: {e}"]
+    py, node_missing = psycopg2_python(), node_pg()
+    subjects = {"ddbhost": [], "python": [], "node": []}
+    wall, checked, wrong = [], [], []
+    try:
+        with tempfile.TemporaryDirectory() as work:
+            files = events(work)
+            records = [r for f in files for r in json.load(open(f, encoding="utf-8"))["Records"]]
+            sinks = {name: ItemOnlySink(plugin, server, "Items" if name == "ddbhost" else
+                                        f"Items_{name}") for name in subjects}
+            manifest = os.path.join(work, "manifest.json")
+            with open(manifest, "w") as f:
+                json.dump({"tables": {"Items": sinks["ddbhost"].handler()}}, f)
+            for _ in range(ROUNDS):
+                for sink in sinks.values():
+                    sink.reset()
+                handler_ms, wall_ms = ddbhost_serve(host, manifest, files, work)
+                subjects["ddbhost"].append(handler_ms)
+                wall.append(wall_ms)
+                if py:
+                    subjects["python"].append(peer_ms([py, PG_PYTHON, server.conninfo,
+                                                       sinks["python"].table, *files]))
+                if not node_missing:
+                    subjects["node"].append(peer_ms(["node", PG_NODE, server.conninfo,
+                                                     sinks["node"].table, *files]))
+            for name, sink in sinks.items():
+                if subjects[name]:
+                    try:
+                        sink.check(records, name)
+                        checked.append(name)
+                    except AssertionError as e:
+                        wrong.append(f"- **{name}'s final table is not the expected state**: {e}")
+    finally:
+        server.close()
+    o, n = statistics.median(subjects["ddbhost"]), len(records)
+    lines = title + ["| subject | ms for 10,000 records | records/s | ddbhost's records/s ÷ this row's |",
+                     "|---|--:|--:|--:|",
+                     f"| ddbhost + postgres.so: decode and handlers, commits included | {o:.1f} | "
+                     f"{n / o * 1000:,.0f} | 1.00× |"]
+    which = "Debian's /usr/bin/python3" if py and py != sys.executable else "this python"
+    peers = {"python": (f"Python psycopg2 handler ({which}): json.loads and handler, commits "
+                        "included", None if py else
+                        "not measured: no python with psycopg2 (Debian's python3-psycopg2)"),
+             "node": ("Node pg handler: JSON.parse and handler, commits included", node_missing)}
+    for name, (label, missing) in peers.items():
+        if missing:
+            lines.append(f"| {label} | {missing} | | |")
+            continue
+        p = statistics.median(subjects[name])
+        lines.append(f"| {label} | {p:.1f} | {n / p * 1000:,.0f} | {p / o:.2f}× |")
+    w = statistics.median(wall)
+    lines.append(f"| ddbhost + postgres.so, whole run: start, connect, and 100 round trips to a "
+                 f"local Runtime API written in Python | {w:.1f} | {n / w * 1000:,.0f} | |")
+    lines += ["", f"{ROUNDS} interleaved rounds, the median reported; mirror mode (the sequence rule, "
+              "a savepoint per record and tombstones in all three: the peers run the sink's own "
+              "statements), fresh tables each round, one commit per batch, PostgreSQL's default "
+              "durability, one throwaway server on a unix socket (tests/postgres pgserver). "
+              "Timed as for SQLite above. The final tables of "
+              f"{', '.join(checked) or 'none'} equal the state the changes leave (keys, item, "
+              "seq, tombstones; checked as tests/sinks does).", *wrong]
+    return lines
+
+
 if __name__ == "__main__":
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build-bench"))
-    print("\n".join(section(build)))
+    print("\n".join(section(build) + [""] + postgres_section(build)))
