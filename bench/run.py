@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import coldstart  # noqa: E402  (beside this file)
+import poll  # noqa: E402
 import sinks  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -522,7 +523,7 @@ def main():
               *targets(rows, floor), "",
               "### Bindings: a 3-argument binding against a direct plugin callback", "",
               *bind_lines, "", *coldstart.section(build), "", *sinks.section(build), "",
-              *sinks.postgres_section(build)]
+              *sinks.postgres_section(build), "", *poll.section(build)]
     problems = [f"- {r.subject.name}, {r.records}-record event: {p}" for r in rows for p in r.problems]
     if bind_problem:
         problems.append(f"- bindings: {bind_problem}")
