@@ -25,6 +25,7 @@ SERVER = os.path.join(ROOT, "tests", "runtime", "server.py")
 PEER = os.path.join(ROOT, "bench", "peers", "python", "sink_sqlite.py")
 PG_PYTHON = os.path.join(ROOT, "bench", "peers", "python", "sink_postgres.py")
 PG_NODE = os.path.join(ROOT, "bench", "peers", "node", "sink_postgres.mjs")
+SQLITE_NODE = os.path.join(ROOT, "bench", "peers", "node", "sink_sqlite.mjs")
 ROUNDS = 3
 sys.path.insert(0, os.path.join(ROOT, "tests", "sinks"))
 import changes  # noqa: E402  (the tests' history of changes, and its final state)
@@ -96,12 +97,13 @@ def psycopg2_python():
     return None
 
 
-def node_pg():
-    """Why the Node pg peer cannot run, or None when it can."""
+def node_module(name):
+    """Why a Node peer needing npm package name cannot run, or None when it can."""
     if not shutil.which("node"):
-        return "no node"
-    if not os.path.isdir(os.path.join(ROOT, "bench", "peers", "node", "node_modules", "pg")):
-        return "no pg in bench/peers/node/node_modules (npm install --prefix bench/peers/node)"
+        return "not measured: no node"
+    if not os.path.isdir(os.path.join(ROOT, "bench", "peers", "node", "node_modules", name)):
+        return (f"not measured: no {name} in bench/peers/node/node_modules "
+                "(npm install --prefix bench/peers/node)")
     return None
 
 
@@ -113,15 +115,16 @@ def rows_of(db):
 
 
 def section(build):
-    title = ["### Sinks: records per second into SQLite, against a Python handler", ""]
+    title = ["### Sinks: records per second into SQLite, against Python and Node handlers", ""]
     host = os.path.join(build, "bin", "ddbhost")
     plugin = os.path.join(build, "plugins", "sqlite.so")
     if not os.access(plugin, os.R_OK):
         return title + [f"- not measured: no {plugin} (built with libsqlite3-dev)"]
+    node_missing = node_module("sqlite3")
     with tempfile.TemporaryDirectory() as work:
         files = events(work)
         records = 100 * len(files)
-        ours, peer, wall, dbs = [], [], [], {}
+        ours, peer, node, wall, dbs = [], [], [], [], {}
         for r in range(ROUNDS):
             db = os.path.join(work, f"ddbhost-{r}.db")
             manifest = os.path.join(work, "manifest.json")
@@ -134,26 +137,35 @@ def section(build):
             dbs["ddbhost"] = db
             dbs["python"] = os.path.join(work, f"python-{r}.db")
             peer.append(python_peer(dbs["python"], files))
-        same = rows_of(dbs["ddbhost"]) == rows_of(dbs["python"])
+            if not node_missing:
+                dbs["node"] = os.path.join(work, f"node-{r}.db")
+                node.append(peer_ms(["node", SQLITE_NODE, dbs["node"], *files]))
+        want = rows_of(dbs["ddbhost"])
+        same = {name: rows_of(db) == want for name, db in dbs.items() if name != "ddbhost"}
     o, p, w = statistics.median(ours), statistics.median(peer), statistics.median(wall)
+    node_row = (f"| Node sqlite3 handler: JSON.parse and handler, commits included | {node_missing} "
+                "| | |") if node_missing else (
+        f"| Node sqlite3 handler: JSON.parse and handler, commits included | "
+        f"{statistics.median(node):.1f} | {records / statistics.median(node) * 1000:,.0f} | "
+        f"{statistics.median(node) / o:.2f}× |")
     lines = title + ["| subject | ms for 10,000 records | records/s | ddbhost's records/s ÷ this row's |",
                      "|---|--:|--:|--:|",
                      f"| ddbhost + sqlite.so: decode and handlers, commits included | {o:.1f} | "
                      f"{records / o * 1000:,.0f} | 1.00× |",
                      f"| Python sqlite3 handler: json.loads and handler, commits included | {p:.1f} | "
-                     f"{records / p * 1000:,.0f} | {p / o:.2f}× |",
+                     f"{records / p * 1000:,.0f} | {p / o:.2f}× |", node_row,
                      f"| ddbhost + sqlite.so, whole run: start, and 100 round trips to a local Runtime "
                      f"API written in Python | {w:.1f} | {records / w * 1000:,.0f} | |"]
+    ends = "; ".join(f"{name} {'yes' if ok else '**no**'}" for name, ok in same.items())
     lines += ["", f"{ROUNDS} interleaved rounds, the median reported; mirror mode (the sequence rule and "
-              "tombstones in both), a fresh database each round, one commit per batch. ddbhost's "
-              "figure is the sum of its per-event info lines (`decode D ms, handlers H ms`), the "
-              "same span the peer times around `json.loads` and its handler in one warm process. "
-              f"Both end with the same rows (keys, item JSON, seq): {'yes' if same else '**no**'}.",
+              "tombstones in every subject), a fresh database each round, one commit per batch. "
+              "ddbhost's figure is the sum of its per-event info lines (`decode D ms, handlers H "
+              "ms`), the same span each peer times around its JSON parse and its handler in one "
+              "warm process. Each peer ends with ddbhost's rows (keys, item JSON, seq): "
+              f"{ends}.",
               "", f"- At least 10× the records per second of a Python handler: {p / o:.1f}×. "
               f"{'**MET**' if p / o >= 10 else '**MISSED**'}"]
     return lines
-
-
 
 
 class ItemOnlySink(postgres_sink.PostgresSink):
@@ -181,7 +193,7 @@ def postgres_section(build):
         server = postgres_sink.Server(build)
     except postgres_sink.Skip as e:
         return title + [f"- not measured: {e}"]
-    py, node_missing = psycopg2_python(), node_pg()
+    py, node_missing = psycopg2_python(), node_module("pg")
     subjects = {"ddbhost": [], "python": [], "node": []}
     wall, checked, wrong = [], [], []
     try:
