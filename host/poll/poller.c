@@ -519,6 +519,9 @@ static bool poller_sync_tables(poller *p)
         if (r->stream.filters)
             log_warn("poll: table %s: filter patterns are not applied by poll: every record is "
                      "delivered (docs/POLL.md)", r->table);
+        if (r->stream.tumbling_window_s > 0)
+            log_warn("poll: table %s: tumbling_window_s is not applied by poll: batches carry no "
+                     "window and no state (docs/POLL.md)", r->table);
         for (size_t j = 0; j < p->ntables && !have; j++) have = strcmp(p->tables[j].name, r->table) == 0;
         if (have) continue;
         poller_table *grown = realloc(p->tables, (p->ntables + 1) * sizeof *grown);
