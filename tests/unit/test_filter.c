@@ -123,6 +123,7 @@ static void test_anything_but(void **state)
     (void)state;
     assert_true(matches("[{\"eventName\": [{\"anything-but\": [\"INSERT\", \"REMOVE\"]}]}]"));
     assert_false(matches("[{\"eventName\": [{\"anything-but\": [\"INSERT\", \"MODIFY\"]}]}]"));
+    assert_false(matches("[{\"eventName\": [{\"anything-but\": [\"MODIFY\", \"INSERT\"]}]}]"));
     assert_false(matches("[{\"eventName\": [{\"anything-but\": \"MODIFY\"}]}]"));
     assert_true(matches("[{\"eventName\": [{\"anything-but\": {\"prefix\": \"INS\"}}]}]"));
     assert_false(matches("[{\"eventName\": [{\"anything-but\": {\"prefix\": \"MOD\"}}]}]"));
@@ -142,6 +143,8 @@ static void test_numeric_compares_the_value_of_an_n_string(void **state)
     assert_true(matches(NEW("price", "{\"N\": [{\"numeric\": [\">\", 10, \"<=\", 20]}]}")));
     assert_false(matches(NEW("price", "{\"N\": [{\"numeric\": [\">\", 10, \"<\", 19.99]}]}")));
     assert_false(matches(NEW("status", "{\"S\": [{\"numeric\": [\">\", 0]}]}")));
+    /* a string that is not a number is no number, not 0 */
+    assert_false(matches(NEW("status", "{\"S\": [{\"numeric\": [\"<\", 1]}]}")));
 }
 
 static void test_exists_true_and_false(void **state)
@@ -149,6 +152,7 @@ static void test_exists_true_and_false(void **state)
     (void)state;
     assert_true(matches(NEW("gift", "{\"BOOL\": [{\"exists\": true}]}")));
     assert_false(matches(NEW("coupon", "{\"S\": [{\"exists\": true}]}")));
+    assert_false(matches("[{\"dynamodb\": {\"NewImage\": {\"coupon\": [{\"exists\": true}]}}}]"));
     assert_true(matches("[{\"dynamodb\": {\"NewImage\": {\"coupon\": [{\"exists\": false}]}}}]"));
     assert_false(matches("[{\"dynamodb\": {\"NewImage\": {\"gift\": [{\"exists\": false}]}}}]"));
     /* an attribute the old image lacks, a field the new one has */
