@@ -17,6 +17,7 @@
 
 #include <ddb/plugin.h>
 
+#include "filter.h"
 #include "log.h"
 #include "sys.h"
 #include "text.h"
@@ -1015,6 +1016,11 @@ static bool manifest_filters_build(const manifest_ctx *c, const char *parent, js
             return manifest_fail(c, elem, "the pattern is %zu characters as JSON, and Lambda takes "
                                  "at most 4096", len);
     }
+    /* The operators and their operands, by the matcher poll uses: one grammar, one check. */
+    char err[512];
+    filter *f = filter_compile(v, err, sizeof err);
+    if (!f) return manifest_fail(c, at, "%s", err);
+    filter_free(f);
     s->filters = json_object_get(v);
     return true;
 }

@@ -17,6 +17,7 @@
 
 #include "aws.h"
 #include "checkpoint.h"
+#include "filter.h"
 #include "log.h"
 #include "progress.h"
 #include "session.h"
@@ -28,6 +29,7 @@
 #define POLLER_DESCRIBE_MS 60000    /* how often the shard tree is read again */
 #define POLLER_GET_LIMIT 1000
 #define POLLER_MAX_EVENT (6u << 20) /* Lambda's payload limit */
+#define POLLER_JSON_DEPTH 128
 
 /* Set by the signal handlers, read between batches: the only way a handler can talk. */
 static volatile sig_atomic_t poller_stop_flag, poller_reload_flag;
@@ -55,6 +57,9 @@ typedef struct poller_shard {
     double next_get_ms;
     int64_t retries;           /* failed deliveries of the records at q[head] */
     size_t limit;              /* the batch size now (halved by bisection) */
+    char *skipped;             /* SequenceNumber of the last record the filters dropped, when
+                                  no queued record follows it: where the checkpoint goes once
+                                  the queue is empty */
 } poller_shard;
 
 typedef struct poller_table {
@@ -63,6 +68,7 @@ typedef struct poller_table {
     poller_shard *shards;
     size_t n;
     checkpoint cp;
+    filter *filter;            /* the route's "filters"; NULL: every record is delivered */
     double next_describe_ms;
     bool gone;                 /* no longer in the manifest */
 } poller_table;
@@ -109,6 +115,7 @@ static void poller_shard_free(poller_shard *sh)
     free(sh->id);
     free(sh->parent);
     free(sh->iterator);
+    free(sh->skipped);
 }
 
 static void poller_table_free(poller_table *t)
@@ -117,6 +124,7 @@ static void poller_table_free(poller_table *t)
     free(t->shards);
     free(t->name);
     free(t->arn);
+    filter_free(t->filter);
     checkpoint_free(&t->cp);
 }
 
@@ -134,7 +142,8 @@ static bool poller_advance(const poller *p, poller_table *t, poller_shard *sh, s
 {
     if (count == 0) return true;
     checkpoint_shard *c = checkpoint_shard_of(&t->cp, sh->id);
-    char *seq = c ? strdup(sh->q[sh->head + count - 1].seq) : NULL;
+    bool emptied = sh->head + count == sh->n && sh->skipped;
+    char *seq = c ? strdup(emptied ? sh->skipped : sh->q[sh->head + count - 1].seq) : NULL;
     if (!seq) {
         log_error("out of memory");
         return false;
@@ -143,8 +152,57 @@ static bool poller_advance(const poller *p, poller_table *t, poller_shard *sh, s
     c->seq = seq;
     for (size_t i = 0; i < count; i++) stream_record_free(&sh->q[sh->head + i]);
     sh->head += count;
-    if (sh->head == sh->n) sh->head = sh->n = 0;
+    if (sh->head == sh->n) {
+        sh->head = sh->n = 0;
+        free(sh->skipped);
+        sh->skipped = NULL;
+    }
     sh->retries = 0;
+    return poller_save(p, t);
+}
+
+/* Drops the records q[from..n) that match none of the route's filter patterns, as Lambda does
+ * before invoking: they count as processed (the checkpoint passes them) and are never retried
+ * nor reported. False when memory runs out. */
+static bool poller_filter(const poller *p, poller_table *t, poller_shard *sh, size_t from)
+{
+    if (!t->filter) return true;
+    size_t kept = from, dropped = 0;
+    /* DynamoDB nests attributes 32 deep, two JSON levels each, under the record's own four. */
+    json_tokener *tok = json_tokener_new_ex(POLLER_JSON_DEPTH);
+    if (!tok) return false;
+    for (size_t i = from; i < sh->n; i++) {
+        json_tokener_reset(tok);
+        json_object *o = json_tokener_parse_ex(tok, sh->q[i].json, (int)sh->q[i].len);
+        /* A record the matcher cannot read is delivered, never dropped unseen: the session
+         * reports what is wrong with it. */
+        bool match = !o || filter_match(t->filter, o);
+        json_object_put(o);
+        if (match) {
+            sh->q[kept++] = sh->q[i];
+            free(sh->skipped);
+            sh->skipped = NULL;
+            continue;
+        }
+        dropped++;
+        free(sh->skipped);
+        sh->skipped = sh->q[i].seq;
+        sh->q[i].seq = NULL;
+        stream_record_free(&sh->q[i]);
+    }
+    json_tokener_free(tok);
+    sh->n = kept;
+    if (dropped)
+        log_debug("poll: table %s, shard %s: %zu record%s matched no filter pattern", t->name,
+                  sh->id, dropped, dropped == 1 ? "" : "s");
+    if (!sh->skipped || sh->n > sh->head) return true;
+    /* Nothing queued: the checkpoint moves past the dropped records now. */
+    checkpoint_shard *c = checkpoint_shard_of(&t->cp, sh->id);
+    if (!c) return false;
+    free(c->seq);
+    c->seq = sh->skipped;
+    sh->skipped = NULL;
+    sh->head = sh->n = 0;
     return poller_save(p, t);
 }
 
@@ -314,7 +372,10 @@ static bool poller_deliver(poller *p, poller_table *t, poller_shard *sh, size_t 
 static bool poller_acquire(poller *p, poller_table *t, poller_shard *sh)
 {
     const checkpoint_shard *c = checkpoint_find(&t->cp, sh->id);
-    const char *after = sh->n > sh->head ? sh->q[sh->n - 1].seq : c ? c->seq : NULL;
+    const char *after = sh->skipped            ? sh->skipped
+                        : sh->n > sh->head ? sh->q[sh->n - 1].seq
+                        : c                ? c->seq
+                                           : NULL;
     const manifest_route *r = poller_route(p, t->name);
     stream_position at = after ? STREAM_AFTER
                          : sh->latest && r && r->stream.starting_position == MANIFEST_LATEST
@@ -363,6 +424,11 @@ static bool poller_fetch(poller *p, poller_table *t, poller_shard *sh, bool *got
     json_object_put(a);
     if (!ok) {
         log_error("%s", err);
+        return false;
+    }
+    if (!poller_filter(p, t, sh, before)) {
+        free(next);
+        log_error("out of memory");
         return false;
     }
     free(sh->iterator);
@@ -503,6 +569,18 @@ static bool poller_table_open(poller *p, poller_table *t)
     return poller_discover(p, t, true);
 }
 
+/* The table's filter patterns, from its route (again after a reload). */
+static bool poller_filters(poller_table *t, const manifest_route *r)
+{
+    char err[512];
+    filter_free(t->filter);
+    t->filter = NULL;
+    if (!r->stream.filters) return true;
+    t->filter = filter_compile(r->stream.filters, err, sizeof err);
+    if (!t->filter) log_error("poll: table %s: filters: %s", t->name, err);
+    return t->filter != NULL;
+}
+
 /* Brings p->tables in line with the session's manifest: new tables opened, tables no longer
  * routed left alone (their checkpoint stays). */
 static bool poller_sync_tables(poller *p)
@@ -516,13 +594,13 @@ static bool poller_sync_tables(poller *p)
             log_warn("poll: the \"*\" route is no event source and is not polled; name each table");
             continue;
         }
-        if (r->stream.filters)
-            log_warn("poll: table %s: filter patterns are not applied by poll: every record is "
-                     "delivered (docs/POLL.md)", r->table);
         if (r->stream.tumbling_window_s > 0)
             log_warn("poll: table %s: tumbling_window_s is not applied by poll: batches carry no "
                      "window and no state (docs/POLL.md)", r->table);
-        for (size_t j = 0; j < p->ntables && !have; j++) have = strcmp(p->tables[j].name, r->table) == 0;
+        for (size_t j = 0; j < p->ntables && !have; j++) {
+            have = strcmp(p->tables[j].name, r->table) == 0;
+            if (have && !poller_filters(&p->tables[j], r)) return false;
+        }
         if (have) continue;
         poller_table *grown = realloc(p->tables, (p->ntables + 1) * sizeof *grown);
         if (!grown) return false;
@@ -531,7 +609,7 @@ static bool poller_sync_tables(poller *p)
         memset(t, 0, sizeof *t);
         if (!(t->name = strdup(r->table))) return false;
         p->ntables++;
-        if (!poller_table_open(p, t)) return false;
+        if (!poller_filters(t, r) || !poller_table_open(p, t)) return false;
     }
     return true;
 }

@@ -34,6 +34,34 @@ class PollTest(unittest.TestCase):
         self.assertEqual(p.stop(), 0)
         self.assertEqual(p.lines(), stream_seqs("Delivered"))
 
+    def test_filter_patterns_drop_records_as_lambda_does_and_the_checkpoint_passes_them(self):
+        create_table("Filtered")
+        for i, n in enumerate([3, 7, 1, 12, 0, 2]):
+            put("Filtered", "k%d" % i, n=n)
+        seqs = stream_seqs("Filtered")
+        # n >= 5 (a number rule on the N text) or the key k4: records 1, 3 and 4 of 6
+        p = Poll(self, "Filtered", stream={"batch_size": 10, "filters": [
+            {"dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">=", 5]}]}}}},
+            {"dynamodb": {"Keys": {"pk": {"S": ["k4"]}}}}]})
+        p.start()
+        p.wait_for(lambda: len(p.lines()) >= 3)
+
+        def checkpointed():
+            try:
+                return [s.get("sequenceNumber") for s in p.checkpoint()["shards"].values()]
+            except (FileNotFoundError, ValueError):
+                return []  # not written yet
+        p.wait_for(lambda: checkpointed() == [seqs[-1]])
+        self.assertEqual(p.stop(), 0)
+        self.assertEqual(p.lines(), [seqs[1], seqs[3], seqs[4]])
+        self.assertNotIn("filter patterns are not applied", p.stderr())
+        # Started again: the dropped records at the end are not read again, nothing is delivered.
+        put("Filtered", "k9", n=40)
+        p.start()
+        p.wait_for(lambda: len(p.lines()) >= 4)
+        self.assertEqual(p.stop(), 0)
+        self.assertEqual(p.lines(), [seqs[1], seqs[3], seqs[4], stream_seqs("Filtered")[-1]])
+
     def test_kill_9_at_any_moment_loses_nothing_and_redelivers_at_most_a_batch(self):
         create_table("Killed")
         for i in range(600):

@@ -857,6 +857,14 @@ static void test_filters_are_lambda_filter_patterns_on_a_stream_record(void **st
                    "tables.Orders.stream.filters[0].dynamodb.NewImage.status.S: expected an array "
                    "of values to match (a filter rule lists what it accepts: {\"S\": "
                    "[\"shipped\"]}), found a string");
+    /* The operators are checked by the matcher poll uses (filter.c), at check time. */
+    manifest m2 = parse_ok(dq(FILTERS("[{'dynamodb': {'NewImage': {'total': {'N': [{'numeric': "
+                                      "['>', 100]}]}, 'sku': {'S': [{'prefix': 'A-'}]}}}}]")));
+    manifest_free(&m2);
+    assert_refused(FILTERS("[{'dynamodb': {'NewImage': {'total': {'N': [{'gt': 100}]}}}}]"),
+                   "tables.Orders.stream.filters: pattern 0: dynamodb.NewImage.total.N[0]: unknown "
+                   "operator \"gt\" (expected \"prefix\", \"suffix\", \"equals-ignore-case\", "
+                   "\"anything-but\", \"numeric\" or \"exists\")");
     /* {"eventID":["x..."]}: 16 characters around the value */
     char big[4200];
     memset(big, 'x', 4090);
