@@ -458,3 +458,10 @@ size_t text_escape(char *out, size_t cap, const char *s, size_t len)
     if (out && cap) out[n] = '\0';
     return n;
 }
+
+uint64_t text_hash(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3u;
+    return h;
+}

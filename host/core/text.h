@@ -108,4 +108,10 @@ size_t text_path_key(char *out, size_t n, size_t cap, const char *key, size_t le
  * and returns the length of the whole body (6 * len at the most). */
 size_t text_escape(char *out, size_t cap, const char *s, size_t len);
 
+/* ---- hashing --------------------------------------------------------------------------- */
+
+/* FNV-1a (64 bits) of s[0..len): stable from one run and one machine to the next, for
+ * spreading keys (not for anything an adversary chooses to collide). */
+uint64_t text_hash(const char *s, size_t len);
+
 #endif

@@ -14,12 +14,42 @@
 #include "sys.h"
 #include "text.h"
 
+bool checkpoint_lanes(checkpoint_shard *s, size_t n)
+{
+    checkpoint_lane *lanes = n ? calloc(n, sizeof *lanes) : NULL;
+    if (n && !lanes) return false;
+    for (size_t i = 0; i < s->nlanes; i++) {
+        free(s->lanes[i].seq);
+        free(s->lanes[i].state);
+    }
+    free(s->lanes);
+    s->lanes = lanes;
+    s->nlanes = n;
+    return true;
+}
+
+bool checkpoint_window(checkpoint_lane *l, int64_t start, int64_t end, const char *state)
+{
+    char *copy = state ? strdup(state) : NULL;
+    if (state && !copy) return false;
+    free(l->state);
+    l->state = copy;
+    l->window = state != NULL;
+    l->window_start = state ? start : 0;
+    l->window_end = state ? end : 0;
+    return true;
+}
+
+static void checkpoint_shard_free(checkpoint_shard *s)
+{
+    checkpoint_lanes(s, 0);
+    free(s->id);
+    free(s->seq);
+}
+
 void checkpoint_free(checkpoint *cp)
 {
-    for (size_t i = 0; i < cp->n; i++) {
-        free(cp->shards[i].id);
-        free(cp->shards[i].seq);
-    }
+    for (size_t i = 0; i < cp->n; i++) checkpoint_shard_free(&cp->shards[i]);
     free(cp->shards);
     free(cp->stream_arn);
     memset(cp, 0, sizeof *cp);
@@ -44,7 +74,7 @@ checkpoint_shard *checkpoint_shard_of(checkpoint *cp, const char *id)
         cp->cap = grown;
     }
     checkpoint_shard *s = &cp->shards[cp->n];
-    *s = (checkpoint_shard){strdup(id), NULL, false};
+    *s = (checkpoint_shard){strdup(id), NULL, false, NULL, 0};
     if (!s->id) return NULL;
     cp->n++;
     return s;
@@ -58,23 +88,76 @@ bool checkpoint_stream(checkpoint *cp, const char *arn)
     char *arn_keep = cp->stream_arn;
     cp->stream_arn = NULL;
     free(arn_keep);
-    for (size_t i = 0; i < cp->n; i++) {
-        free(cp->shards[i].id);
-        free(cp->shards[i].seq);
-    }
+    for (size_t i = 0; i < cp->n; i++) checkpoint_shard_free(&cp->shards[i]);
     cp->n = 0;
     cp->stream_arn = copy;
     return true;
 }
 
+#define CHECKPOINT_MAX_LANES 10 /* parallelization_factor's limit */
+#define CHECKPOINT_JSON_DEPTH 256 /* a window's state nests as its handlers like */
+
+/* text parsed with room for a deep window state; NULL when it is not JSON. */
+static json_object *checkpoint_json(const char *text, size_t len)
+{
+    json_tokener *tok = json_tokener_new_ex(CHECKPOINT_JSON_DEPTH);
+    json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)(len > INT32_MAX ? INT32_MAX : len)) : NULL;
+    if (tok && json_tokener_get_error(tok) != json_tokener_success) {
+        json_object_put(o);
+        o = NULL;
+    }
+    if (tok) json_tokener_free(tok);
+    return o;
+}
+
+/* The "lanes" array v of shard s; false with one line in err. */
+static bool checkpoint_parse_lanes(json_object *v, checkpoint_shard *s, char *err, size_t cap)
+{
+    static const char shape[] = "expected up to 10 of {\"sequenceNumber\": \"...\", \"window\": "
+                                "{\"start\": SECONDS, \"end\": SECONDS, \"state\": {...}}}";
+    size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+    if (!json_object_is_type(v, json_type_array) || n > CHECKPOINT_MAX_LANES) {
+        snprintf(err, cap, "lanes: %s", shape);
+        return false;
+    }
+    if (!checkpoint_lanes(s, n)) goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        json_object *lane = json_object_array_get_idx(v, i), *seq = NULL, *win = NULL;
+        json_object *start = NULL, *end = NULL, *state = NULL;
+        if (!json_object_is_type(lane, json_type_object) ||
+            (json_object_object_get_ex(lane, "sequenceNumber", &seq) &&
+             !json_object_is_type(seq, json_type_string)) ||
+            (json_object_object_get_ex(lane, "window", &win) &&
+             (!json_object_is_type(win, json_type_object) ||
+              !json_object_object_get_ex(win, "start", &start) ||
+              !json_object_is_type(start, json_type_int) ||
+              !json_object_object_get_ex(win, "end", &end) ||
+              !json_object_is_type(end, json_type_int) ||
+              json_object_get_int64(end) <= json_object_get_int64(start) ||
+              !json_object_object_get_ex(win, "state", &state) ||
+              !json_object_is_type(state, json_type_object)))) {
+            snprintf(err, cap, "lanes[%zu]: %s", i, shape);
+            return false;
+        }
+        if (seq && !(s->lanes[i].seq = strdup(json_object_get_string(seq)))) goto nomem;
+        if (win &&
+            !checkpoint_window(&s->lanes[i], json_object_get_int64(start), json_object_get_int64(end),
+                               json_object_to_json_string_ext(
+                                   state, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)))
+            goto nomem;
+    }
+    return true;
+nomem:
+    snprintf(err, cap, "out of memory");
+    return false;
+}
+
 bool checkpoint_parse(const char *text, size_t len, checkpoint *out, char *err, size_t cap)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)(len > INT32_MAX ? INT32_MAX : len)) : NULL;
+    json_object *o = checkpoint_json(text, len);
     json_object *arn = NULL, *shards = NULL;
     checkpoint cp = {0};
     bool ok = false;
-    if (tok) json_tokener_free(tok);
     if (!o || !json_object_is_type(o, json_type_object) ||
         !json_object_object_get_ex(o, "streamArn", &arn) ||
         !json_object_is_type(arn, json_type_string) ||
@@ -85,8 +168,8 @@ bool checkpoint_parse(const char *text, size_t len, checkpoint *out, char *err, 
     }
     if (!checkpoint_stream(&cp, json_object_get_string(arn))) goto nomem;
     json_object_object_foreach(shards, id, v) {
-        json_object *seq = NULL, *finished = NULL;
-        char q[TEXT_QUOTE_CAP];
+        json_object *seq = NULL, *finished = NULL, *lanes = NULL;
+        char q[TEXT_QUOTE_CAP], why[256];
         if (!json_object_is_type(v, json_type_object) ||
             (json_object_object_get_ex(v, "sequenceNumber", &seq) &&
              !json_object_is_type(seq, json_type_string)) ||
@@ -100,6 +183,11 @@ bool checkpoint_parse(const char *text, size_t len, checkpoint *out, char *err, 
         if (!s) goto nomem;
         if (seq && !(s->seq = strdup(json_object_get_string(seq)))) goto nomem;
         s->finished = finished && json_object_get_boolean(finished);
+        if (json_object_object_get_ex(v, "lanes", &lanes) &&
+            !checkpoint_parse_lanes(lanes, s, why, sizeof why)) {
+            snprintf(err, cap, "shard %s: %s", text_quote(q, sizeof q, id), why);
+            goto done;
+        }
     }
     *out = cp;
     memset(&cp, 0, sizeof cp);
@@ -137,6 +225,31 @@ bool checkpoint_load(const char *dir, const char *table, checkpoint *out, char *
     return ok;
 }
 
+/* The shard's lanes as the file holds them; NULL when a window's state is not JSON. */
+static json_object *checkpoint_lanes_json(const checkpoint_shard *s)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < s->nlanes; i++) {
+        const checkpoint_lane *l = &s->lanes[i];
+        json_object *lane = json_object_new_object();
+        if (l->seq) json_object_object_add(lane, "sequenceNumber", json_object_new_string(l->seq));
+        if (l->window) {
+            json_object *win = json_object_new_object(), *state = checkpoint_json(l->state, strlen(l->state));
+            json_object_object_add(win, "start", json_object_new_int64(l->window_start));
+            json_object_object_add(win, "end", json_object_new_int64(l->window_end));
+            json_object_object_add(win, "state", state);
+            json_object_object_add(lane, "window", win);
+            if (!state) {
+                json_object_put(lane);
+                json_object_put(a);
+                return NULL;
+            }
+        }
+        json_object_array_add(a, lane);
+    }
+    return a;
+}
+
 bool checkpoint_save(const char *dir, const char *table, const checkpoint *cp, char *err,
                      size_t cap)
 {
@@ -148,7 +261,16 @@ bool checkpoint_save(const char *dir, const char *table, const checkpoint *cp, c
         if (cp->shards[i].seq)
             json_object_object_add(s, "sequenceNumber", json_object_new_string(cp->shards[i].seq));
         json_object_object_add(s, "finished", json_object_new_boolean(cp->shards[i].finished));
+        json_object *lanes = cp->shards[i].nlanes ? checkpoint_lanes_json(&cp->shards[i]) : NULL;
+        if (lanes) json_object_object_add(s, "lanes", lanes);
         json_object_object_add(shards, cp->shards[i].id, s);
+        if (cp->shards[i].nlanes && !lanes) {
+            json_object_put(o);
+            json_object_put(shards);
+            snprintf(err, cap, "cannot write the checkpoint of table \"%s\": shard %s has a window "
+                               "state that is not JSON", table, cp->shards[i].id);
+            return false;
+        }
     }
     json_object_object_add(o, "shards", shards);
     size_t len;

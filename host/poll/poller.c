@@ -29,7 +29,11 @@
 #define POLLER_DESCRIBE_MS 60000    /* how often the shard tree is read again */
 #define POLLER_GET_LIMIT 1000
 #define POLLER_MAX_EVENT (6u << 20) /* Lambda's payload limit */
-#define POLLER_JSON_DEPTH 128
+#define POLLER_JSON_DEPTH 256        /* records nest 68 deep at most; window states more */
+#define POLLER_MAX_STATE (1u << 20)   /* Lambda's limit on a window's state: past it the window
+                                         ends early */
+#define POLLER_WINDOW_GRACE_S 2       /* how late a record may show in the stream after its
+                                         ApproximateCreationDateTime */
 
 /* Set by the signal handlers, read between batches: the only way a handler can talk. */
 static volatile sig_atomic_t poller_stop_flag, poller_reload_flag;
@@ -46,25 +50,46 @@ static void poller_on_hup(int sig)
     poller_reload_flag = 1;
 }
 
+/* A record read from the shard, waiting in its queue until the checkpoint passes it. */
+typedef struct poller_rec {
+    stream_record r;           /* r.json freed once done; r.seq kept until the checkpoint passes */
+    unsigned lane;             /* r.partition's lane */
+    bool done;                 /* delivered, discarded, or dropped by the filters */
+} poller_rec;
+
+/* One of the shard's lanes (parallelization_factor of them; Lambda's virtual shards): the
+ * records of a partition key all go to one lane, which batches, retries and keeps its
+ * tumbling window on its own. */
+typedef struct poller_lane {
+    size_t pending;            /* its records in the queue not done */
+    size_t limit;              /* the batch size now (halved by bisection) */
+    int64_t retries;           /* failed deliveries of its first record not done */
+    double since_ms;           /* when pending last went from 0 to more */
+    bool early;                /* its window's state outgrew Lambda's limit: the window ends */
+    int64_t final_tries;       /* failed final invokes of its window */
+    double final_ms;           /* a failed final invoke is not tried again before then */
+} poller_lane;
+
 typedef struct poller_shard {
     char *id, *parent;
     char *iterator;            /* NULL: to be acquired */
     bool at_end;               /* GetRecords gave no NextShardIterator */
     bool latest;               /* open when poll started: LATEST applies to it */
-    stream_record *q;          /* fetched, not yet processed: q[head..n) */
+    poller_rec *q;             /* read, not yet passed by the checkpoint: q[head..n) */
     size_t head, n, cap;
-    double since_ms;           /* when q last went from empty to not empty */
+    poller_lane *lanes;
+    size_t nlanes;             /* 0 until the shard is first stepped */
     double next_get_ms;
-    int64_t retries;           /* failed deliveries of the records at q[head] */
-    size_t limit;              /* the batch size now (halved by bisection) */
-    char *skipped;             /* SequenceNumber of the last record the filters dropped, when
-                                  no queued record follows it: where the checkpoint goes once
-                                  the queue is empty */
+    int64_t horizon_s;         /* every record created before this second has been read */
+    bool lanes_changed;        /* the lanes of the checkpoint were given up: said once */
+    int64_t final_tries;       /* as poller_lane's, for the windows of lanes given up */
+    double final_ms;
 } poller_shard;
 
 typedef struct poller_table {
     char *name;
     char *arn;
+    char *hash_key;            /* the table's partition key; NULL: unknown */
     poller_shard *shards;
     size_t n;
     checkpoint cp;
@@ -92,6 +117,13 @@ typedef struct poller {
     size_t nstamps;
 } poller;
 
+/* A tumbling window as a batch carries it. */
+typedef struct poller_window {
+    int64_t start, end;        /* seconds since the epoch */
+    const char *state;         /* a JSON object's text */
+    bool final, early;
+} poller_window;
+
 /* ---- helpers --------------------------------------------------------------------------- */
 
 static void poller_sleep_ms(long ms)
@@ -108,14 +140,48 @@ static const manifest_route *poller_route(const poller *p, const char *table)
     return NULL;
 }
 
+/* t in ISO 8601 UTC, with milliseconds (on-failure records) or without (windows). */
+static void poller_iso_time(char *out, size_t cap, int64_t t, bool ms)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, &tm);
+    strftime(out, cap, ms ? "%Y-%m-%dT%H:%M:%S.000Z" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Orders two SequenceNumbers (decimal texts of any length): <0, 0 or >0. */
+static int poller_seq_cmp(const char *a, const char *b)
+{
+    while (*a == '0' && a[1]) a++;
+    while (*b == '0' && b[1]) b++;
+    size_t la = strlen(a), lb = strlen(b);
+    return la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
+}
+
+/* How many lanes the checkpoint keeps for a route: none when the shard is one lane with no
+ * window (its sequence number says everything). */
+static size_t poller_lanes_kept(const manifest_stream *st)
+{
+    return st->parallelization_factor > 1 || st->tumbling_window_s > 0
+               ? (size_t)st->parallelization_factor
+               : 0;
+}
+
+/* The start of the tumbling window a record created at `created` belongs to. */
+static int64_t poller_window_of(const manifest_stream *st, int64_t created)
+{
+    int64_t w = st->tumbling_window_s;
+    return created - created % w;
+}
+
 static void poller_shard_free(poller_shard *sh)
 {
-    for (size_t i = sh->head; i < sh->n; i++) stream_record_free(&sh->q[i]);
+    for (size_t i = sh->head; i < sh->n; i++) stream_record_free(&sh->q[i].r);
     free(sh->q);
+    free(sh->lanes);
     free(sh->id);
     free(sh->parent);
     free(sh->iterator);
-    free(sh->skipped);
 }
 
 static void poller_table_free(poller_table *t)
@@ -124,6 +190,7 @@ static void poller_table_free(poller_table *t)
     free(t->shards);
     free(t->name);
     free(t->arn);
+    free(t->hash_key);
     filter_free(t->filter);
     checkpoint_free(&t->cp);
 }
@@ -137,98 +204,85 @@ static bool poller_save(const poller *p, poller_table *t)
     return false;
 }
 
-/* Records q[head..head+count) processed: the checkpoint moves past them. */
-static bool poller_advance(const poller *p, poller_table *t, poller_shard *sh, size_t count)
+/* Moves the checkpoint past the records done at the head of the queue: every record up to
+ * its sequence number is done, in every lane. The lanes' own sequence numbers it passes say
+ * nothing more and are dropped. Whether it moved. */
+static bool poller_settle(poller_shard *sh, checkpoint_shard *cs)
 {
-    if (count == 0) return true;
-    checkpoint_shard *c = checkpoint_shard_of(&t->cp, sh->id);
-    bool emptied = sh->head + count == sh->n && sh->skipped;
-    char *seq = c ? strdup(emptied ? sh->skipped : sh->q[sh->head + count - 1].seq) : NULL;
-    if (!seq) {
-        log_error("out of memory");
-        return false;
-    }
-    free(c->seq);
-    c->seq = seq;
-    for (size_t i = 0; i < count; i++) stream_record_free(&sh->q[sh->head + i]);
-    sh->head += count;
+    size_t from = sh->head;
+    while (sh->head < sh->n && sh->q[sh->head].done) sh->head++;
+    if (sh->head == from) return false;
+    free(cs->seq);
+    cs->seq = sh->q[sh->head - 1].r.seq;
+    sh->q[sh->head - 1].r.seq = NULL;
+    for (size_t i = from; i < sh->head; i++) stream_record_free(&sh->q[i].r);
+    for (size_t i = 0; i < cs->nlanes; i++)
+        if (cs->lanes[i].seq && poller_seq_cmp(cs->lanes[i].seq, cs->seq) <= 0) {
+            free(cs->lanes[i].seq);
+            cs->lanes[i].seq = NULL;
+        }
     if (sh->head == sh->n) {
         sh->head = sh->n = 0;
-        free(sh->skipped);
-        sh->skipped = NULL;
+    } else if (sh->head >= sh->n / 2) {
+        memmove(sh->q, sh->q + sh->head, (sh->n - sh->head) * sizeof *sh->q);
+        sh->n -= sh->head;
+        sh->head = 0;
     }
-    sh->retries = 0;
+    return true;
+}
+
+/* The records q[idx[0..count)] of lane `lane` are done (delivered or discarded): the lane's
+ * sequence number moves to the last, the checkpoint past what is done, and it is saved. */
+static bool poller_done(const poller *p, poller_table *t, poller_shard *sh, checkpoint_shard *cs,
+                        unsigned lane, const size_t *idx, size_t count)
+{
+    if (count == 0) return poller_save(p, t);
+    for (size_t i = 0; i < count; i++) {
+        poller_rec *q = &sh->q[idx[i]];
+        q->done = true;
+        free(q->r.json);
+        q->r.json = NULL;
+    }
+    sh->lanes[lane].pending -= count;
+    if (lane < cs->nlanes) {
+        char *seq = strdup(sh->q[idx[count - 1]].r.seq);
+        if (!seq) {
+            log_error("out of memory");
+            return false;
+        }
+        free(cs->lanes[lane].seq);
+        cs->lanes[lane].seq = seq;
+    }
+    poller_settle(sh, cs);
     return poller_save(p, t);
 }
 
-/* Drops the records q[from..n) that match none of the route's filter patterns, as Lambda does
- * before invoking: they count as processed (the checkpoint passes them) and are never retried
- * nor reported. False when memory runs out. */
-static bool poller_filter(const poller *p, poller_table *t, poller_shard *sh, size_t from)
+/* The batch's records as the progress view and --json name them. */
+static progress_span poller_span(const poller_table *t, const poller_shard *sh, unsigned lane,
+                                 const size_t *idx, size_t n, const char *start, const char *end)
 {
-    if (!t->filter) return true;
-    size_t kept = from, dropped = 0;
-    /* DynamoDB nests attributes 32 deep, two JSON levels each, under the record's own four. */
-    json_tokener *tok = json_tokener_new_ex(POLLER_JSON_DEPTH);
-    if (!tok) return false;
-    for (size_t i = from; i < sh->n; i++) {
-        json_tokener_reset(tok);
-        json_object *o = json_tokener_parse_ex(tok, sh->q[i].json, (int)sh->q[i].len);
-        /* A record the matcher cannot read is delivered, never dropped unseen: the session
-         * reports what is wrong with it. */
-        bool match = !o || filter_match(t->filter, o);
-        json_object_put(o);
-        if (match) {
-            sh->q[kept++] = sh->q[i];
-            free(sh->skipped);
-            sh->skipped = NULL;
-            continue;
-        }
-        dropped++;
-        free(sh->skipped);
-        sh->skipped = sh->q[i].seq;
-        sh->q[i].seq = NULL;
-        stream_record_free(&sh->q[i]);
-    }
-    json_tokener_free(tok);
-    sh->n = kept;
-    if (dropped)
-        log_debug("poll: table %s, shard %s: %zu record%s matched no filter pattern", t->name,
-                  sh->id, dropped, dropped == 1 ? "" : "s");
-    if (!sh->skipped || sh->n > sh->head) return true;
-    /* Nothing queued: the checkpoint moves past the dropped records now. */
-    checkpoint_shard *c = checkpoint_shard_of(&t->cp, sh->id);
-    if (!c) return false;
-    free(c->seq);
-    c->seq = sh->skipped;
-    sh->skipped = NULL;
-    sh->head = sh->n = 0;
-    return poller_save(p, t);
+    return (progress_span){t->name, sh->id, lane, n ? &sh->q[idx[0]].r : NULL,
+                           n ? &sh->q[idx[n - 1]].r : NULL, n, start, end};
 }
 
 /* ---- on failure ------------------------------------------------------------------------ */
 
-static void poller_iso_time(char *out, size_t cap, time_t t)
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, cap, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-}
-
-/* Lambda's on-failure record for the discarded records q[head..head+count): appended as one
- * line to the route's file:// destination; a service's ARN (which poll does not send to) gets
- * the line in the log instead. */
+/* Lambda's on-failure record for the discarded records q[idx[0..count)]: appended as one line
+ * to the route's file:// destination; a service's ARN (which poll does not send to) gets the
+ * line in the log instead. */
 static void poller_discard(const poller *p, const poller_table *t, const poller_shard *sh,
-                           size_t count, const char *condition, int64_t attempts)
+                           unsigned lane, const size_t *idx, size_t count, const char *condition,
+                           int64_t attempts)
 {
     const manifest_route *r = poller_route(p, t->name);
     const char *dest = r ? r->stream.on_failure : NULL;
-    const stream_record *first = &sh->q[sh->head], *last = &sh->q[sh->head + count - 1];
-    progress_discard(p->progress, t->name, sh->id, first, count, condition);
+    const stream_record *first = &sh->q[idx[0]].r, *last = &sh->q[idx[count - 1]].r;
+    progress_span span = poller_span(t, sh, lane, idx, count, NULL, NULL);
+    progress_discard(p->progress, &span, condition);
     char now[40], a[40], b[40];
-    poller_iso_time(now, sizeof now, time(NULL));
-    poller_iso_time(a, sizeof a, (time_t)first->created_s);
-    poller_iso_time(b, sizeof b, (time_t)last->created_s);
+    poller_iso_time(now, sizeof now, (int64_t)time(NULL), true);
+    poller_iso_time(a, sizeof a, first->created_s, true);
+    poller_iso_time(b, sizeof b, last->created_s, true);
     json_object *o = json_object_new_object(), *rc = json_object_new_object();
     json_object *resp = json_object_new_object(), *info = json_object_new_object();
     json_object_object_add(rc, "requestId", json_object_new_string("ddbhost-poll"));
@@ -269,18 +323,23 @@ static void poller_discard(const poller *p, const poller_table *t, const poller_
 
 /* ---- delivery -------------------------------------------------------------------------- */
 
-/* The index in the batch q[head..head+n) of the lowest record the response names as failed;
- * n when none failed. A response that is not Lambda's, or names a record not in the batch,
- * fails the whole batch, as in Lambda. */
-static size_t poller_lowest_failure(const poller_shard *sh, size_t n, const char *response)
+/* What the session answered to the batch q[idx[0..n)]: the index in it of the lowest record
+ * named as failed, n when none failed; in a tumbling window (state not NULL), the state the
+ * answer carries, owned. A response that is not Lambda's, names a record not in the batch, or
+ * in a window carries no state object, fails the whole batch, as in Lambda. */
+static size_t poller_answer(const poller_shard *sh, const size_t *idx, size_t n,
+                            const char *response, char **state)
 {
-    json_tokener *tok = json_tokener_new();
+    json_tokener *tok = json_tokener_new_ex(POLLER_JSON_DEPTH);
     json_object *o = tok ? json_tokener_parse_ex(tok, response, (int)strlen(response)) : NULL;
-    json_object *list = NULL;
+    json_object *list = NULL, *st = NULL;
     size_t lowest = n;
     if (tok) json_tokener_free(tok);
+    if (state) *state = NULL;
     if (!o || !json_object_object_get_ex(o, "batchItemFailures", &list) ||
-        !json_object_is_type(list, json_type_array)) {
+        !json_object_is_type(list, json_type_array) ||
+        (state && (!json_object_object_get_ex(o, "state", &st) ||
+                   !json_object_is_type(st, json_type_object)))) {
         json_object_put(o);
         return 0;
     }
@@ -290,92 +349,202 @@ static size_t poller_lowest_failure(const poller_shard *sh, size_t n, const char
         if (json_object_object_get_ex(f, "itemIdentifier", &id) &&
             json_object_is_type(id, json_type_string))
             for (at = 0; at < n; at++)
-                if (strcmp(sh->q[sh->head + at].seq, json_object_get_string(id)) == 0) break;
+                if (strcmp(sh->q[idx[at]].r.seq, json_object_get_string(id)) == 0) break;
         if (at == n) at = 0;
         if (at < lowest) lowest = at;
+    }
+    if (state) {
+        const char *text = json_object_to_json_string_ext(
+            st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        *state = text ? strdup(text) : NULL;
+        if (!*state) lowest = 0;
     }
     json_object_put(o);
     return lowest;
 }
 
-/* The event of q[head..head+n), with one spare byte for the decoder; NULL when memory runs
- * out. */
-static char *poller_event(const poller_shard *sh, size_t n, size_t *len)
+/* s escaped as a JSON string's body, malloc'd; NULL when memory runs out. */
+static char *poller_escape(const char *s)
 {
-    static const char open[] = "{\"Records\":[", close[] = "]}";
-    size_t total = sizeof open + sizeof close;
-    for (size_t i = 0; i < n; i++) total += sh->q[sh->head + i].len + 1;
-    char *buf = malloc(total), *w = buf;
-    if (!buf) return NULL;
-    memcpy(w, open, sizeof open - 1);
-    w += sizeof open - 1;
-    for (size_t i = 0; i < n; i++) {
-        if (i) *w++ = ',';
-        memcpy(w, sh->q[sh->head + i].json, sh->q[sh->head + i].len);
-        w += sh->q[sh->head + i].len;
+    size_t len = text_escape(NULL, 0, s, strlen(s)) + 1;
+    char *out = malloc(len);
+    if (out) text_escape(out, len, s, strlen(s));
+    return out;
+}
+
+/* The event of the records q[idx[0..n)] (and of the window w, or none), with one spare byte
+ * for the decoder; NULL when memory runs out. */
+static char *poller_event(const poller_table *t, const poller_shard *sh, const size_t *idx,
+                          size_t n, const poller_window *w, size_t *len)
+{
+    static const char open[] = "{\"Records\":[";
+    char start[32], end[32], *tail = NULL, *shard = NULL, *arn = NULL;
+    size_t tail_len = 2;
+    if (w) {
+        poller_iso_time(start, sizeof start, w->start, false);
+        poller_iso_time(end, sizeof end, w->end, false);
+        static const char fmt[] = "],\"window\":{\"start\":\"%s\",\"end\":\"%s\"},\"state\":%s,"
+                                  "\"shardId\":\"%s\",\"eventSourceARN\":\"%s\","
+                                  "\"isFinalInvokeForWindow\":%s,\"isWindowTerminatedEarly\":%s}";
+        shard = poller_escape(sh->id);
+        arn = poller_escape(t->arn);
+        int need = shard && arn ? snprintf(NULL, 0, fmt, start, end, w->state, shard, arn,
+                                           w->final ? "true" : "false", w->early ? "true" : "false")
+                                : -1;
+        tail = need >= 0 ? malloc((size_t)need + 1) : NULL;
+        if (tail)
+            snprintf(tail, (size_t)need + 1, fmt, start, end, w->state, shard, arn,
+                     w->final ? "true" : "false", w->early ? "true" : "false");
+        free(shard);
+        free(arn);
+        if (!tail) return NULL;
+        tail_len = (size_t)need;
     }
-    memcpy(w, close, sizeof close);
-    *len = (size_t)(w - buf) + sizeof close - 1;
+    size_t total = sizeof open + tail_len + 1;
+    for (size_t i = 0; i < n; i++) total += sh->q[idx[i]].r.len + 1;
+    char *buf = malloc(total), *p = buf;
+    if (!buf) {
+        free(tail);
+        return NULL;
+    }
+    memcpy(p, open, sizeof open - 1);
+    p += sizeof open - 1;
+    for (size_t i = 0; i < n; i++) {
+        if (i) *p++ = ',';
+        memcpy(p, sh->q[idx[i]].r.json, sh->q[idx[i]].r.len);
+        p += sh->q[idx[i]].r.len;
+    }
+    memcpy(p, tail ? tail : "]}", tail_len);
+    p += tail_len;
+    *p = '\0';
+    *len = (size_t)(p - buf);
+    free(tail);
     return buf;
 }
 
-/* Delivers the batch q[head..head+n) once and applies Lambda's rules to the answer: records
- * before the lowest failure are done; the failed rest is retried (halved when bisect_on_error)
- * until max_retries, then discarded to on_failure. False on an error that ends poll. */
-static bool poller_deliver(poller *p, poller_table *t, poller_shard *sh, size_t n,
-                           const manifest_stream *st)
+/* Hands the records q[idx[0..n)] of lane `lane` (in window w, or none) to the session once;
+ * the answer (owned, NULL when the batch failed whole), its outcome in *res, *times and *ms. */
+static char *poller_invoke(poller *p, const poller_table *t, const poller_shard *sh,
+                           const size_t *idx, size_t n, const poller_window *w,
+                           router_result *res, session_times *times, double *ms)
 {
     size_t len;
     char err[1024];
-    char *buf = poller_event(sh, n, &len);
+    char *buf = poller_event(t, sh, idx, n, w, &len);
     if (!buf) {
         log_error("out of memory");
-        return false;
+        return NULL;
     }
-    router_result res;
-    session_times times = {0, 0};
     double t0 = sys_monotonic_ms();
-    char *response = session_process(p->s, buf, len, NULL, &res, &times, err, sizeof err);
-    size_t ok = n;
-    if (!response) {
+    char *response = session_process(p->s, buf, len, NULL, res, times, err, sizeof err);
+    *ms = sys_monotonic_ms() - t0;
+    free(buf);
+    if (!response && w && w->final)
+        log_warn("poll: table %s, shard %s: the final invoke of a tumbling window failed: %s; "
+                 "the shard waits until it succeeds", t->name, sh->id, err);
+    else if (!response)
         log_error("poll: table %s, shard %s: the batch of %zu records failed: %s", t->name,
                   sh->id, n, err);
-        ok = 0;
-    } else {
-        ok = poller_lowest_failure(sh, n, response);
+    return response;
+}
+
+/* Delivers the records q[idx[0..n)] of lane `lane` once (in the lane's open window when the
+ * route has tumbling windows) and applies Lambda's rules to the answer: records before the
+ * lowest failure are done and the window takes the state the answer carries; the failed rest
+ * is retried (halved when bisect_on_error) until max_retries, then discarded to on_failure.
+ * False on an error that ends poll. */
+static bool poller_deliver(poller *p, poller_table *t, poller_shard *sh, checkpoint_shard *cs,
+                           unsigned lane, const size_t *idx, size_t n, const manifest_stream *st)
+{
+    poller_lane *ln = &sh->lanes[lane];
+    checkpoint_lane *cl = lane < cs->nlanes && cs->lanes[lane].window ? &cs->lanes[lane] : NULL;
+    poller_window w = {cl ? cl->window_start : 0, cl ? cl->window_end : 0, cl ? cl->state : NULL,
+                       false, false};
+    router_result res;
+    session_times times = {0, 0};
+    double ms;
+    char *state = NULL, start[32], end[32];
+    char *response = poller_invoke(p, t, sh, idx, n, cl ? &w : NULL, &res, &times, &ms);
+    size_t ok = response ? poller_answer(sh, idx, n, response, cl ? &state : NULL) : 0;
+    if (cl) {
+        poller_iso_time(start, sizeof start, w.start, false);
+        poller_iso_time(end, sizeof end, w.end, false);
     }
-    progress_batch(p->progress, session_manifest(p->s), t->name, sh->id, &sh->q[sh->head], n, ok,
-                   response ? &res : NULL, &times, sys_monotonic_ms() - t0);
+    progress_span span = poller_span(t, sh, lane, idx, n, cl ? start : NULL, cl ? end : NULL);
+    progress_batch(p->progress, session_manifest(p->s), &span, ok, response ? &res : NULL, &times,
+                   ms);
     free(response);
-    free(buf);
-    log_debug("poll: table %s, shard %s: %zu of %zu records done", t->name, sh->id, ok, n);
-    if (!poller_advance(p, t, sh, ok)) return false;
+    log_debug("poll: table %s, shard %s, lane %u: %zu of %zu records done", t->name, sh->id, lane,
+              ok, n);
+    if (state && ok > 0) {
+        if (strlen(state) > POLLER_MAX_STATE) ln->early = true;
+        if (!checkpoint_window(cl, w.start, w.end, state)) {
+            free(state);
+            log_error("out of memory");
+            return false;
+        }
+    }
+    free(state);
+    if (ok > 0) ln->retries = 0;
+    if (!poller_done(p, t, sh, cs, lane, idx, ok)) return false;
     if (ok == n) {
-        sh->limit = (size_t)st->batch_size;
+        ln->limit = (size_t)st->batch_size;
         return true;
     }
-    sh->retries++;
-    if (st->max_retries >= 0 && sh->retries > st->max_retries) {
-        int64_t attempts = sh->retries;
-        poller_discard(p, t, sh, n - ok, "RetryAttemptsExhausted", attempts);
-        sh->limit = (size_t)st->batch_size;
-        return poller_advance(p, t, sh, n - ok);
+    ln->retries++;
+    if (st->max_retries >= 0 && ln->retries > st->max_retries) {
+        int64_t attempts = ln->retries;
+        poller_discard(p, t, sh, lane, idx + ok, n - ok, "RetryAttemptsExhausted", attempts);
+        ln->limit = (size_t)st->batch_size;
+        ln->retries = 0;
+        return poller_done(p, t, sh, cs, lane, idx + ok, n - ok);
     }
-    if (st->bisect_on_error && n - ok > 1) sh->limit = (n - ok) / 2;
+    if (st->bisect_on_error && n - ok > 1) ln->limit = (n - ok) / 2;
     return true;
+}
+
+/* The final invoke of the window open in the checkpoint's lane `lane` (Records empty, its
+ * last state, isFinalInvokeForWindow), which closes it; a failure leaves it open, tried again
+ * later (Lambda holds the shard until it succeeds). *tries and *next_ms pace the tries. False
+ * on an error that ends poll. */
+static bool poller_final(poller *p, poller_table *t, poller_shard *sh, checkpoint_shard *cs,
+                         unsigned lane, bool early, int64_t *tries, double *next_ms)
+{
+    checkpoint_lane *cl = &cs->lanes[lane];
+    poller_window w = {cl->window_start, cl->window_end, cl->state, true, early};
+    router_result res;
+    session_times times = {0, 0};
+    double ms;
+    char start[32], end[32];
+    char *response = poller_invoke(p, t, sh, NULL, 0, &w, &res, &times, &ms);
+    if (!response) {
+        int64_t shift = *tries < 7 ? *tries : 7; /* 250 ms doubled, up to 32 s */
+        *next_ms = sys_monotonic_ms() + (double)(POLLER_IDLE_MS << shift);
+        (*tries)++;
+        return true;
+    }
+    free(response);
+    poller_iso_time(start, sizeof start, w.start, false);
+    poller_iso_time(end, sizeof end, w.end, false);
+    progress_span span = poller_span(t, sh, lane, NULL, 0, start, end);
+    progress_window_final(p->progress, &span, early, strlen(cl->state));
+    log_debug("poll: table %s, shard %s, lane %u: window %s to %s closed", t->name, sh->id, lane,
+              start, end);
+    *tries = 0;
+    *next_ms = 0;
+    checkpoint_window(cl, 0, 0, NULL);
+    return poller_save(p, t);
 }
 
 /* ---- a shard --------------------------------------------------------------------------- */
 
-/* The shard's iterator: after its checkpoint, else where a new shard starts. False on an error
- * that ends poll; true with no iterator when the shard is gone (it is then finished). */
+/* The shard's iterator: after its last record read, else after its checkpoint, else where a
+ * new shard starts. False on an error that ends poll; true with no iterator when the shard is
+ * gone (it is then finished). */
 static bool poller_acquire(poller *p, poller_table *t, poller_shard *sh)
 {
     const checkpoint_shard *c = checkpoint_find(&t->cp, sh->id);
-    const char *after = sh->skipped            ? sh->skipped
-                        : sh->n > sh->head ? sh->q[sh->n - 1].seq
-                        : c                ? c->seq
-                                           : NULL;
+    const char *after = sh->n > sh->head ? sh->q[sh->n - 1].r.seq : c ? c->seq : NULL;
     const manifest_route *r = poller_route(p, t->name);
     stream_position at = after ? STREAM_AFTER
                          : sh->latest && r && r->stream.starting_position == MANIFEST_LATEST
@@ -400,11 +569,76 @@ static bool poller_acquire(poller *p, poller_table *t, poller_shard *sh)
     return sh->iterator != NULL;
 }
 
+/* Whether the record matches the table's filter patterns (always, without any). A record
+ * the matcher cannot read is delivered, never dropped unseen: the session reports what is
+ * wrong with it. */
+static bool poller_wanted(const poller_table *t, json_tokener *tok, const stream_record *r)
+{
+    if (!t->filter) return true;
+    json_tokener_reset(tok);
+    json_object *o = json_tokener_parse_ex(tok, r->json, (int)r->len);
+    bool match = !o || filter_match(t->filter, o);
+    json_object_put(o);
+    return match;
+}
+
+/* Queues the records of a GetRecords page, each in its lane. A record its lane already did
+ * (the checkpoint's lane sequence number says so) or that matches none of the route's filter
+ * patterns is done at once, as Lambda drops those before invoking: it counts as processed and
+ * is never retried nor reported. False, having taken none of them, when memory runs out. */
+static bool poller_queue(poller_table *t, poller_shard *sh, const checkpoint_shard *cs,
+                         stream_record *recs, size_t n)
+{
+    if (sh->n + n > sh->cap) {
+        size_t cap = sh->cap ? sh->cap : 256;
+        while (cap < sh->n + n) cap *= 2;
+        poller_rec *grown = realloc(sh->q, cap * sizeof *grown);
+        if (!grown) return false;
+        sh->q = grown;
+        sh->cap = cap;
+    }
+    /* DynamoDB nests attributes 32 deep, two JSON levels each, under the record's own four. */
+    json_tokener *tok = t->filter ? json_tokener_new_ex(POLLER_JSON_DEPTH) : NULL;
+    if (t->filter && !tok) return false;
+    size_t dropped = 0, again = 0;
+    double now = sys_monotonic_ms();
+    for (size_t i = 0; i < n; i++) {
+        poller_rec *q = &sh->q[sh->n++];
+        q->r = recs[i];
+        q->lane = (unsigned)(q->r.partition % sh->nlanes);
+        q->done = false;
+        if (q->r.created_s > sh->horizon_s) sh->horizon_s = q->r.created_s;
+        const char *lane_seq = q->lane < cs->nlanes ? cs->lanes[q->lane].seq : NULL;
+        if (lane_seq && poller_seq_cmp(q->r.seq, lane_seq) <= 0) {
+            again++;
+        } else if (!poller_wanted(t, tok, &q->r)) {
+            dropped++;
+        } else {
+            poller_lane *ln = &sh->lanes[q->lane];
+            if (ln->pending++ == 0) ln->since_ms = now;
+            continue;
+        }
+        q->done = true;
+        free(q->r.json);
+        q->r.json = NULL;
+    }
+    if (tok) json_tokener_free(tok);
+    if (dropped)
+        log_debug("poll: table %s, shard %s: %zu record%s matched no filter pattern", t->name,
+                  sh->id, dropped, dropped == 1 ? "" : "s");
+    if (again)
+        log_debug("poll: table %s, shard %s: %zu record%s already processed in %s lane",
+                  t->name, sh->id, again, again == 1 ? "" : "s", again == 1 ? "its" : "their");
+    return true;
+}
+
 /* One GetRecords page into the shard's queue. False on an error that ends poll. */
-static bool poller_fetch(poller *p, poller_table *t, poller_shard *sh, bool *got)
+static bool poller_fetch(poller *p, poller_table *t, poller_shard *sh, checkpoint_shard *cs,
+                         bool *got)
 {
     aws_error e;
     char err[1024];
+    int64_t asked_s = (int64_t)time(NULL);
     json_object *a = stream_get(p->aws, sh->iterator, POLLER_GET_LIMIT, &e);
     if (!a && (strcmp(e.type, "ExpiredIteratorException") == 0 ||
                strcmp(e.type, "TrimmedDataAccessException") == 0)) {
@@ -417,27 +651,29 @@ static bool poller_fetch(poller *p, poller_table *t, poller_shard *sh, bool *got
         log_error("%s", e.line);
         return false;
     }
-    size_t before = sh->n;
+    stream_record *recs = NULL;
+    size_t n = 0, cap = 0;
     char *next = NULL;
-    bool ok = stream_records_parse(a, t->arn, aws_region(p->aws), &sh->q, &sh->n, &sh->cap, &next,
-                                   err, sizeof err);
+    bool parsed = stream_records_parse(a, t->arn, aws_region(p->aws), t->hash_key, &recs, &n,
+                                       &cap, &next, err, sizeof err);
     json_object_put(a);
-    if (!ok) {
-        log_error("%s", err);
-        return false;
-    }
-    if (!poller_filter(p, t, sh, before)) {
+    if (!parsed || !poller_queue(t, sh, cs, recs, n)) {
+        for (size_t i = 0; i < n; i++) stream_record_free(&recs[i]);
+        free(recs);
         free(next);
-        log_error("out of memory");
+        log_error("%s", parsed ? "out of memory" : err);
         return false;
     }
+    free(recs);
+    /* An empty page at the head: every record created a grace before the call is read. */
+    if (n == 0 && next && asked_s - POLLER_WINDOW_GRACE_S > sh->horizon_s)
+        sh->horizon_s = asked_s - POLLER_WINDOW_GRACE_S;
     free(sh->iterator);
     sh->iterator = next;
     sh->at_end = next == NULL;
-    *got = sh->n > before;
-    if (before == sh->head && sh->n > before) sh->since_ms = sys_monotonic_ms();
+    *got = n > 0;
     sh->next_get_ms = sys_monotonic_ms() + (*got ? 0 : POLLER_IDLE_MS);
-    return true;
+    return !poller_settle(sh, cs) || poller_save(p, t);
 }
 
 /* Whether a record of the route's stream is older than max_record_age_s. */
@@ -447,62 +683,219 @@ static bool poller_too_old(const manifest_stream *st, const stream_record *r)
            (int64_t)time(NULL) - r->created_s > st->max_record_age_s;
 }
 
+/* Whether the checkpoint's lanes are those of the route's settings: as many as it keeps, and
+ * each open window as long as tumbling_window_s. */
+static bool poller_lanes_fit(const checkpoint_shard *cs, const manifest_stream *st)
+{
+    if (cs->nlanes != poller_lanes_kept(st)) return false;
+    for (size_t i = 0; i < cs->nlanes; i++)
+        if (cs->lanes[i].window &&
+            (st->tumbling_window_s == 0 ||
+             cs->lanes[i].window_end - cs->lanes[i].window_start != st->tumbling_window_s))
+            return false;
+    return true;
+}
+
+/* Makes the shard's lanes those of the route's settings. The checkpoint's lanes are kept
+ * when they fit (a restart); else (the settings changed) their open windows end early (their
+ * final invokes first, which may have to wait) and they are made again: the queue's records
+ * not done go to their new lanes, in order, so that each key keeps its order. *ready when
+ * the lanes fit. False on an error that ends poll. */
+static bool poller_lanes(poller *p, poller_table *t, poller_shard *sh, checkpoint_shard *cs,
+                         const manifest_stream *st, bool *busy, bool *ready)
+{
+    *ready = false;
+    if (!poller_lanes_fit(cs, st)) {
+        for (size_t i = 0; i < cs->nlanes; i++) {
+            if (!cs->lanes[i].window) continue;
+            if (sys_monotonic_ms() < sh->final_ms) return true;
+            *busy = true;
+            if (!poller_final(p, t, sh, cs, (unsigned)i, true, &sh->final_tries, &sh->final_ms))
+                return false;
+            if (cs->lanes[i].window) return true;
+        }
+        bool had = false;
+        for (size_t i = 0; i < cs->nlanes; i++) had = had || cs->lanes[i].seq;
+        if (had && !sh->lanes_changed)
+            log_warn("poll: table %s, shard %s: its lanes are made anew (parallelization_factor "
+                     "or tumbling_window_s changed): records they did past SequenceNumber %s may "
+                     "be delivered again after a restart", t->name, sh->id,
+                     cs->seq ? cs->seq : "(none)");
+        sh->lanes_changed = true;
+        if (!checkpoint_lanes(cs, poller_lanes_kept(st))) goto nomem;
+        free(sh->lanes);
+        sh->lanes = NULL;
+        sh->nlanes = 0;
+        if (!poller_save(p, t)) return false;
+    }
+    size_t n = (size_t)st->parallelization_factor;
+    if (sh->nlanes != n) {
+        poller_lane *lanes = calloc(n, sizeof *lanes);
+        if (!lanes) goto nomem;
+        free(sh->lanes);
+        sh->lanes = lanes;
+        sh->nlanes = n;
+        double now = sys_monotonic_ms();
+        for (size_t i = sh->head; i < sh->n; i++) {
+            poller_rec *q = &sh->q[i];
+            q->lane = (unsigned)(q->r.partition % n);
+            if (!q->done && lanes[q->lane].pending++ == 0) lanes[q->lane].since_ms = now;
+        }
+    }
+    *ready = true;
+    return true;
+nomem:
+    log_error("out of memory");
+    return false;
+}
+
+/* The lane's first records not done, in queue order, into idx (cap of them): up to its batch
+ * size and Lambda's 6 MB, and in a tumbling window only those of the window open (or, none
+ * being open, of the first record's). Returns how many. */
+static size_t poller_batch(const poller_shard *sh, unsigned lane, const checkpoint_shard *cs,
+                           const manifest_stream *st, size_t *idx, size_t cap)
+{
+    const checkpoint_lane *cl = lane < cs->nlanes ? &cs->lanes[lane] : NULL;
+    size_t n = 0, bytes = 16;
+    int64_t window = -1;
+    if (cl && cl->window) window = cl->window_start;
+    for (size_t i = sh->head; i < sh->n && n < cap; i++) {
+        const poller_rec *q = &sh->q[i];
+        if (q->done || q->lane != lane) continue;
+        if (st->tumbling_window_s > 0) {
+            int64_t w = poller_window_of(st, q->r.created_s);
+            if (window < 0) window = w;
+            /* A record whose time is before the open window (the times are approximate)
+             * joins it; one after it waits for the next. */
+            if (w > window) break;
+        }
+        bytes += q->r.len + 1;
+        if (bytes > POLLER_MAX_EVENT && n > 0) break;
+        idx[n++] = i;
+    }
+    return n;
+}
+
+/* Delivers what lane `lane` has ready, or closes its window; *busy when it did anything.
+ * False on an error that ends poll. */
+static bool poller_lane_step(poller *p, poller_table *t, poller_shard *sh, checkpoint_shard *cs,
+                             unsigned lane, const manifest_stream *st, bool *busy)
+{
+    poller_lane *ln = &sh->lanes[lane];
+    checkpoint_lane *cl = lane < cs->nlanes ? &cs->lanes[lane] : NULL;
+    if (ln->limit == 0 || ln->limit > (size_t)st->batch_size) ln->limit = (size_t)st->batch_size;
+    size_t first = sh->head;
+    while (first < sh->n && (sh->q[first].done || sh->q[first].lane != lane)) first++;
+    bool has = first < sh->n;
+    if (st->tumbling_window_s > 0 && cl && cl->window) {
+        bool later = has && poller_window_of(st, sh->q[first].r.created_s) > cl->window_start;
+        bool over = ln->early || later ||
+                    (!has && (sh->at_end || sh->horizon_s >= cl->window_end));
+        if (over) {
+            if (sys_monotonic_ms() < ln->final_ms) return true;
+            *busy = true;
+            bool early = ln->early;
+            if (!poller_final(p, t, sh, cs, lane, early, &ln->final_tries, &ln->final_ms))
+                return false;
+            if (!cl->window) ln->early = false;
+            return true;
+        }
+    }
+    if (!has) return true;
+    size_t *idx = malloc(ln->limit * sizeof *idx);
+    if (!idx) {
+        log_error("out of memory");
+        return false;
+    }
+    bool ok = true;
+    size_t old = 0;
+    for (size_t i = first; i < sh->n && old < ln->limit; i++) {
+        const poller_rec *q = &sh->q[i];
+        if (q->done || q->lane != lane) continue;
+        if (!poller_too_old(st, &q->r)) break;
+        idx[old++] = i;
+    }
+    if (old) {
+        poller_discard(p, t, sh, lane, idx, old, "RecordAgeExceeded", ln->retries + 1);
+        *busy = true;
+        ok = poller_done(p, t, sh, cs, lane, idx, old);
+        free(idx);
+        return ok;
+    }
+    size_t n = poller_batch(sh, lane, cs, st, idx, ln->limit);
+    bool window_ends = false;
+    if (st->tumbling_window_s > 0) {
+        /* The window's records are all here when a later one is, or the shard has no more. */
+        int64_t w = cl && cl->window ? cl->window_start : poller_window_of(st, sh->q[idx[0]].r.created_s);
+        for (size_t i = idx[n - 1] + 1; i < sh->n && !window_ends; i++)
+            window_ends = sh->q[i].lane == lane && poller_window_of(st, sh->q[i].r.created_s) > w;
+        window_ends = window_ends || sh->at_end || sh->horizon_s >= w + st->tumbling_window_s;
+    }
+    if (n < (size_t)st->batch_size && !sh->at_end && !window_ends &&
+        st->max_batching_window_s > 0 &&
+        sys_monotonic_ms() - ln->since_ms < (double)st->max_batching_window_s * 1000) {
+        free(idx);
+        return true;
+    }
+    if (st->tumbling_window_s > 0 && cl && !cl->window) {
+        int64_t start = poller_window_of(st, sh->q[idx[0]].r.created_s);
+        if (!checkpoint_window(cl, start, start + st->tumbling_window_s, "{}")) {
+            free(idx);
+            log_error("out of memory");
+            return false;
+        }
+    }
+    *busy = true;
+    ok = poller_deliver(p, t, sh, cs, lane, idx, n, st);
+    if (ln->pending) ln->since_ms = sys_monotonic_ms();
+    free(idx);
+    return ok;
+}
+
 /* Reads and delivers what the shard has; *busy when it did anything. False on an error that
  * ends poll. */
 static bool poller_shard_step(poller *p, poller_table *t, poller_shard *sh, bool *busy)
 {
-    const checkpoint_shard *c = checkpoint_find(&t->cp, sh->id);
     const manifest_route *r = poller_route(p, t->name);
-    if (!r || (c && c->finished)) return true;
+    checkpoint_shard *cs = checkpoint_shard_of(&t->cp, sh->id);
+    if (!cs) {
+        log_error("out of memory");
+        return false;
+    }
+    if (!r || cs->finished) return true;
     if (sh->parent) {
         const checkpoint_shard *pc = checkpoint_find(&t->cp, sh->parent);
         for (size_t i = 0; i < t->n; i++)
             if (strcmp(t->shards[i].id, sh->parent) == 0 && !(pc && pc->finished)) return true;
     }
     const manifest_stream *st = &r->stream;
-    if (sh->limit == 0 || sh->limit > (size_t)st->batch_size) sh->limit = (size_t)st->batch_size;
+    bool ready;
+    if (!poller_lanes(p, t, sh, cs, st, busy, &ready)) return false;
+    if (!ready) return true;
     if (!sh->iterator && !sh->at_end && !poller_acquire(p, t, sh)) return false;
     if (!sh->iterator && !sh->at_end) return true; /* the shard is gone, or comes back later */
-    size_t pending = sh->n - sh->head;
-    if (pending < (size_t)st->batch_size && !sh->at_end && sys_monotonic_ms() >= sh->next_get_ms) {
+    if (cs->finished) return true;                 /* gone, found by poller_acquire */
+    /* Read ahead while no lane has a full batch, and no further than a batch per lane past
+     * the oldest record not done (a lane retrying a record holds the others that far). */
+    bool full = false;
+    for (size_t i = 0; i < sh->nlanes && !full; i++)
+        full = sh->lanes[i].pending >= (size_t)st->batch_size;
+    if (!full && sh->n - sh->head < (size_t)st->batch_size * sh->nlanes && !sh->at_end &&
+        sys_monotonic_ms() >= sh->next_get_ms) {
         bool got = false;
-        if (!poller_fetch(p, t, sh, &got)) return false;
+        if (!poller_fetch(p, t, sh, cs, &got)) return false;
         *busy = *busy || got;
-        pending = sh->n - sh->head;
     }
-    if (pending == 0) {
-        if (!sh->at_end) return true;
-        checkpoint_shard *cs = checkpoint_shard_of(&t->cp, sh->id);
-        if (!cs) return false;
-        cs->finished = true;
-        log_info("poll: table %s, shard %s read to its end", t->name, sh->id);
-        progress_finished(p->progress, t->name, sh->id, false);
-        *busy = true;
-        return poller_save(p, t);
-    }
-    size_t old = 0;
-    while (old < pending && poller_too_old(st, &sh->q[sh->head + old])) old++;
-    if (old) {
-        poller_discard(p, t, sh, old, "RecordAgeExceeded", sh->retries + 1);
-        *busy = true;
-        return poller_advance(p, t, sh, old);
-    }
-    size_t n = pending < sh->limit ? pending : sh->limit;
-    size_t bytes = 16;
-    for (size_t i = 0; i < n; i++) {
-        bytes += sh->q[sh->head + i].len + 1;
-        if (bytes > POLLER_MAX_EVENT && i > 0) {
-            n = i;
-            break;
-        }
-    }
-    if (n < (size_t)st->batch_size && !sh->at_end && st->max_batching_window_s > 0 &&
-        sys_monotonic_ms() - sh->since_ms < (double)st->max_batching_window_s * 1000)
-        return true;
+    for (unsigned i = 0; i < sh->nlanes && !poller_stop_flag; i++)
+        if (!poller_lane_step(p, t, sh, cs, i, st, busy)) return false;
+    bool open = false;
+    for (size_t i = 0; i < cs->nlanes; i++) open = open || cs->lanes[i].window;
+    if (!sh->at_end || sh->n > sh->head || open) return true;
+    cs->finished = true;
+    log_info("poll: table %s, shard %s read to its end", t->name, sh->id);
+    progress_finished(p->progress, t->name, sh->id, false);
     *busy = true;
-    bool ok = poller_deliver(p, t, sh, n, st);
-    if (sh->n > sh->head) sh->since_ms = sys_monotonic_ms();
-    return ok;
+    return poller_save(p, t);
 }
 
 /* ---- tables, discovery and reloads ----------------------------------------------------- */
@@ -550,7 +943,7 @@ static bool poller_discover(poller *p, poller_table *t, bool latest)
 static bool poller_table_open(poller *p, poller_table *t)
 {
     char err[1024];
-    if (!stream_find(p->aws, t->name, &t->arn, err, sizeof err)) {
+    if (!stream_find(p->aws, t->name, &t->arn, &t->hash_key, err, sizeof err)) {
         log_error("%s", err);
         return false;
     }
@@ -594,9 +987,6 @@ static bool poller_sync_tables(poller *p)
             log_warn("poll: the \"*\" route is no event source and is not polled; name each table");
             continue;
         }
-        if (r->stream.tumbling_window_s > 0)
-            log_warn("poll: table %s: tumbling_window_s is not applied by poll: batches carry no "
-                     "window and no state (docs/POLL.md)", r->table);
         for (size_t j = 0; j < p->ntables && !have; j++) {
             have = strcmp(p->tables[j].name, r->table) == 0;
             if (have && !poller_filters(&p->tables[j], r)) return false;

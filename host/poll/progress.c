@@ -96,10 +96,21 @@ static json_object *progress_line(progress *pg, const char *event, const progres
     return o;
 }
 
-static void progress_range(json_object *o, const stream_record *records, size_t n)
+/* The span's lane and window after "shard". */
+static void progress_where(json_object *o, const progress_span *span)
 {
-    json_object_object_add(o, "first_sequence_number", json_object_new_string(records[0].seq));
-    json_object_object_add(o, "last_sequence_number", json_object_new_string(records[n - 1].seq));
+    json_object_object_add(o, "lane", json_object_new_int64(span->lane));
+    if (!span->window_start) return;
+    json_object *w = json_object_new_object();
+    json_object_object_add(w, "start", json_object_new_string(span->window_start));
+    json_object_object_add(w, "end", json_object_new_string(span->window_end));
+    json_object_object_add(o, "window", w);
+}
+
+static void progress_range(json_object *o, const progress_span *span)
+{
+    json_object_object_add(o, "first_sequence_number", json_object_new_string(span->first->seq));
+    json_object_object_add(o, "last_sequence_number", json_object_new_string(span->last->seq));
 }
 
 /* ---- counts ---------------------------------------------------------------------------- */
@@ -289,13 +300,12 @@ void progress_shard(progress *pg, const char *table, const char *shard, const ch
     if (parent && !sh->parent) sh->parent = strdup(parent);
 }
 
-void progress_batch(progress *pg, const manifest *m, const char *table, const char *shard,
-                    const stream_record *records, size_t n, size_t done,
+void progress_batch(progress *pg, const manifest *m, const progress_span *span, size_t done,
                     const router_result *res, const session_times *times, double ms)
 {
-    progress_counts *sh = progress_find(pg, table, shard);
-    size_t failed = res ? res->failed : n;
-    int64_t created = n ? records[n - 1].created_s : 0;
+    progress_counts *sh = progress_find(pg, span->table, span->shard);
+    size_t n = span->n, failed = res ? res->failed : n;
+    int64_t created = n ? span->last->created_s : 0;
     int64_t age = created > 0 ? pg->now_ms() - created * 1000 : -1;
     if (age < -1) age = 0; /* a clock behind the stream's */
     pg->batches++;
@@ -310,6 +320,7 @@ void progress_batch(progress *pg, const manifest *m, const char *table, const ch
     }
     if (!pg->json || !sh || n == 0) return;
     json_object *o = progress_line(pg, "batch", sh);
+    progress_where(o, span);
     json_object_object_add(o, "records", json_object_new_int64((int64_t)n));
     json_object_object_add(o, "done", json_object_new_int64((int64_t)done));
     json_object_object_add(o, "failed", json_object_new_int64((int64_t)failed));
@@ -318,24 +329,37 @@ void progress_batch(progress *pg, const manifest *m, const char *table, const ch
     char d[32];
     snprintf(d, sizeof d, "%.3f", ms);
     json_object_object_add(o, "duration_ms", json_object_new_double_s(ms, d));
-    progress_range(o, records, n);
+    progress_range(o, span);
     pg->pending = o;
     pg->pending_shard = sh;
 }
 
-void progress_discard(progress *pg, const char *table, const char *shard,
-                      const stream_record *records, size_t n, const char *condition)
+void progress_discard(progress *pg, const progress_span *span, const char *condition)
 {
-    progress_counts *sh = progress_find(pg, table, shard);
+    progress_counts *sh = progress_find(pg, span->table, span->shard);
+    size_t n = span->n;
     if (!sh || n == 0) return;
     sh->discarded += n;
     if (!pg->json) return;
     if (pg->pending && pg->pending_shard == sh && strcmp(condition, "RetryAttemptsExhausted") == 0)
         json_object_object_add(pg->pending, "discarded", json_object_new_int64((int64_t)n));
     json_object *o = progress_line(pg, "discard", sh);
+    progress_where(o, span);
     json_object_object_add(o, "records", json_object_new_int64((int64_t)n));
     json_object_object_add(o, "condition", json_object_new_string(condition));
-    progress_range(o, records, n);
+    progress_range(o, span);
+    progress_put(pg, o);
+}
+
+void progress_window_final(progress *pg, const progress_span *span, bool early,
+                           size_t state_bytes)
+{
+    progress_counts *sh = progress_find(pg, span->table, span->shard);
+    if (!pg->json || !sh) return;
+    json_object *o = progress_line(pg, "window_final", sh);
+    progress_where(o, span);
+    json_object_object_add(o, "terminated_early", json_object_new_boolean(early));
+    json_object_object_add(o, "state_bytes", json_object_new_int64((int64_t)state_bytes));
     progress_put(pg, o);
 }
 

@@ -29,16 +29,28 @@ void progress_start(progress *pg, const manifest *m, const char *manifest_path);
 /* A shard found in table's stream; finished: its checkpoint says it was read to its end. */
 void progress_shard(progress *pg, const char *table, const char *shard, const char *parent,
                     bool finished);
-/* A batch delivered: records[0..n) of the shard, done of them before the lowest failure;
- * res and times as session_process gave them (res NULL: the batch failed whole), ms its
- * duration. Writes the EMF line when m says "metrics": true. */
-void progress_batch(progress *pg, const manifest *m, const char *table, const char *shard,
-                    const stream_record *records, size_t n, size_t done,
+/* Records of a shard's lane, the first and last of n (in a lane with others between them),
+ * in a tumbling window or not. Everything borrowed. */
+typedef struct progress_span {
+    const char *table, *shard;
+    unsigned lane;                 /* 0 with parallelization_factor 1 */
+    const stream_record *first, *last;
+    size_t n;
+    const char *window_start, *window_end; /* ISO 8601; NULL outside a tumbling window */
+} progress_span;
+
+/* A batch delivered: the span's records, done of them before the lowest failure; res and
+ * times as session_process gave them (res NULL: the batch failed whole), ms its duration.
+ * Writes the EMF line when m says "metrics": true. */
+void progress_batch(progress *pg, const manifest *m, const progress_span *span, size_t done,
                     const router_result *res, const session_times *times, double ms);
-/* records[0..n) of the shard sent to on_failure (condition: RetryAttemptsExhausted after the
- * batch just reported, or RecordAgeExceeded). */
-void progress_discard(progress *pg, const char *table, const char *shard,
-                      const stream_record *records, size_t n, const char *condition);
+/* The span's records sent to on_failure (condition: RetryAttemptsExhausted after the batch
+ * just reported, or RecordAgeExceeded). */
+void progress_discard(progress *pg, const progress_span *span, const char *condition);
+/* A tumbling window's final invoke succeeded (span: its lane and window, no records):
+ * early when the window ended before its time, state_bytes the final state's size. */
+void progress_window_final(progress *pg, const progress_span *span, bool early,
+                           size_t state_bytes);
 /* The shard is read to its end (gone: it left the stream before it was). */
 void progress_finished(progress *pg, const char *table, const char *shard, bool gone);
 /* A reload for why ("SIGHUP", "a file changed"): refused is the error that kept the old

@@ -40,7 +40,20 @@ void stream_shards_free(stream_shard *shards, size_t n)
     free(shards);
 }
 
-bool stream_table_parse(json_object *answer, const char *table, char **arn, char *err, size_t cap)
+/* The AttributeName of the HASH member of a KeySchema, or NULL. Borrowed from schema. */
+static const char *stream_hash_key(json_object *schema)
+{
+    size_t n = schema ? json_object_array_length(schema) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *k = json_object_array_get_idx(schema, i);
+        const char *type = stream_string(k, "KeyType");
+        if (type && strcmp(type, "HASH") == 0) return stream_string(k, "AttributeName");
+    }
+    return NULL;
+}
+
+bool stream_table_parse(json_object *answer, const char *table, char **arn, char **hash_key,
+                        char *err, size_t cap)
 {
     char q[TEXT_QUOTE_CAP];
     json_object *t = stream_member(answer, "Table", json_type_object);
@@ -59,9 +72,15 @@ bool stream_table_parse(json_object *answer, const char *table, char **arn, char
                  text_quote(q, sizeof q, table), table);
         return false;
     }
+    const char *key = stream_hash_key(stream_member(t, "KeySchema", json_type_array));
     *arn = strdup(latest);
-    if (!*arn) snprintf(err, cap, "out of memory");
-    return *arn != NULL;
+    *hash_key = key ? strdup(key) : NULL;
+    if (*arn && (*hash_key || !key)) return true;
+    free(*arn);
+    free(*hash_key);
+    *arn = *hash_key = NULL;
+    snprintf(err, cap, "out of memory");
+    return false;
 }
 
 bool stream_shards_parse(json_object *answer, stream_shard **shards, size_t *n, size_t *cap,
@@ -115,7 +134,6 @@ void stream_record_free(stream_record *r)
 {
     free(r->json);
     free(r->seq);
-    free(r->keys);
 }
 
 /* Moves member name of from to to, when from has it. */
@@ -135,7 +153,8 @@ static bool stream_is_one_of(const char *name, const char *const *names, size_t 
 
 /* rec (a record of GetRecords) in Lambda's shape, into r; false with one line in err. */
 static bool stream_lambda_record(json_object *rec, const char *stream_arn, const char *region,
-                                 size_t index, stream_record *r, char *err, size_t cap)
+                                 const char *hash_key, size_t index, stream_record *r, char *err,
+                                 size_t cap)
 {
     static const char *const top[] = {"eventID", "eventName", "eventVersion", "eventSource",
                                       "awsRegion", "dynamodb", "eventSourceARN"};
@@ -189,10 +208,11 @@ static bool stream_lambda_record(json_object *rec, const char *stream_arn, const
     r->json = text ? strndup(text, len) : NULL;
     r->len = len;
     r->seq = strdup(seq);
-    text = json_object_to_json_string_ext(keys, STREAM_JSON_FLAGS);
-    r->keys = text ? strdup(text) : NULL;
+    json_object *pk = hash_key ? stream_member(keys, hash_key, json_type_object) : NULL;
+    text = json_object_to_json_string_length(pk ? pk : keys, STREAM_JSON_FLAGS, &len);
+    r->partition = text ? text_hash(text, len) : 0;
     json_object_put(out);
-    if (!r->json || !r->seq || !r->keys) {
+    if (!r->json || !r->seq || !text) {
         stream_record_free(r);
         snprintf(err, cap, "out of memory");
         return false;
@@ -201,8 +221,8 @@ static bool stream_lambda_record(json_object *rec, const char *stream_arn, const
 }
 
 bool stream_records_parse(json_object *answer, const char *stream_arn, const char *region,
-                          stream_record **out, size_t *n, size_t *cap, char **next, char *err,
-                          size_t cap_err)
+                          const char *hash_key, stream_record **out, size_t *n, size_t *cap,
+                          char **next, char *err, size_t cap_err)
 {
     json_object *list = stream_member(answer, "Records", json_type_array);
     const char *it = stream_string(answer, "NextShardIterator");
@@ -223,8 +243,8 @@ bool stream_records_parse(json_object *answer, const char *stream_arn, const cha
             *out = p;
             *cap = grown;
         }
-        if (!stream_lambda_record(json_object_array_get_idx(list, i), stream_arn, region, i,
-                                  &(*out)[*n], err, cap_err))
+        if (!stream_lambda_record(json_object_array_get_idx(list, i), stream_arn, region,
+                                  hash_key, i, &(*out)[*n], err, cap_err))
             return false;
         (*n)++;
     }
@@ -237,7 +257,8 @@ bool stream_records_parse(json_object *answer, const char *stream_arn, const cha
 
 /* ---- calls ----------------------------------------------------------------------------- */
 
-bool stream_find(aws_client *c, const char *table, char **arn, char *err, size_t cap)
+bool stream_find(aws_client *c, const char *table, char **arn, char **hash_key, char *err,
+                 size_t cap)
 {
     aws_error e;
     json_object *q = json_object_new_object();
@@ -248,7 +269,7 @@ bool stream_find(aws_client *c, const char *table, char **arn, char *err, size_t
         snprintf(err, cap, "%s", e.line);
         return false;
     }
-    bool ok = stream_table_parse(a, table, arn, err, cap);
+    bool ok = stream_table_parse(a, table, arn, hash_key, err, cap);
     json_object_put(a);
     return ok;
 }

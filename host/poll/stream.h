@@ -22,10 +22,12 @@ typedef struct stream_shard {
 
 void stream_shards_free(stream_shard *shards, size_t n);
 
-/* The table's LatestStreamArn from a DescribeTable answer; false with one line in err when the
- * table has no stream enabled (with the update-table hint). *arn owned by the caller. */
-bool stream_table_parse(struct json_object *answer, const char *table, char **arn, char *err,
-                        size_t cap);
+/* The table's LatestStreamArn and the name of its partition (HASH) key from a DescribeTable
+ * answer; false with one line in err when the table has no stream enabled (with the
+ * update-table hint). *arn and *hash_key (NULL when KeySchema does not say) owned by the
+ * caller. */
+bool stream_table_parse(struct json_object *answer, const char *table, char **arn,
+                        char **hash_key, char *err, size_t cap);
 /* Appends the shards of a DescribeStream answer to *shards (*n of them, *cap allocated) and
  * sets *last to LastEvaluatedShardId (owned) or NULL when the list is complete. False with one
  * line in err. */
@@ -41,21 +43,25 @@ typedef struct stream_record {
     size_t len;
     char *seq;                /* dynamodb.SequenceNumber, owned */
     int64_t created_s;        /* ApproximateCreationDateTime, seconds */
-    char *keys;               /* dynamodb.Keys as JSON text (the item's identity), owned */
+    uint64_t partition;       /* a hash of the partition key's value (of all of Keys when the
+                                 partition key's name is not known): equal for the records of
+                                 one partition key */
 } stream_record;
 
 void stream_record_free(stream_record *r);
 /* The records of a GetRecords answer, appended to *out (*n of them, *cap allocated), and its
- * NextShardIterator in *next (owned; NULL when the shard is closed and read to its end). False
- * with one line in err naming the record's index. */
+ * NextShardIterator in *next (owned; NULL when the shard is closed and read to its end).
+ * hash_key names the table's partition key (NULL: unknown). False with one line in err naming
+ * the record's index. */
 bool stream_records_parse(struct json_object *answer, const char *stream_arn, const char *region,
-                          stream_record **out, size_t *n, size_t *cap, char **next, char *err,
-                          size_t cap_err);
+                          const char *hash_key, stream_record **out, size_t *n, size_t *cap,
+                          char **next, char *err, size_t cap_err);
 
 /* ---- calls ----------------------------------------------------------------------------- */
 
-/* The stream ARN of table (DescribeTable). */
-bool stream_find(aws_client *c, const char *table, char **arn, char *err, size_t cap);
+/* The stream ARN and partition key name of table (DescribeTable), as stream_table_parse. */
+bool stream_find(aws_client *c, const char *table, char **arn, char **hash_key, char *err,
+                 size_t cap);
 /* Every shard of the stream (DescribeStream, page after page). */
 bool stream_list_shards(aws_client *c, const char *arn, stream_shard **shards, size_t *n,
                         char *err, size_t cap);

@@ -63,12 +63,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         break;
     case 3: {
-        char *arn = NULL;
-        if (stream_table_parse(o, "T", &arn, err, sizeof err))
+        char *arn = NULL, *hash_key = NULL;
+        if (stream_table_parse(o, "T", &arn, &hash_key, err, sizeof err))
             fuzz_check(arn && *arn, "a stream ARN is not empty", NULL);
         else
             fuzz_one_line(err, "a table without a stream says why in one line");
         free(arn);
+        free(hash_key);
         break;
     }
     case 4: {
@@ -87,8 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         stream_record *recs = NULL;
         size_t n = 0, cap = 0;
         char *next = NULL;
-        if (!stream_records_parse(o, "arn:aws:dynamodb:r:1:table/T/stream/x", "r", &recs, &n,
-                                  &cap, &next, err, sizeof err))
+        if (!stream_records_parse(o, "arn:aws:dynamodb:r:1:table/T/stream/x", "r", "pk", &recs,
+                                  &n, &cap, &next, err, sizeof err))
             fuzz_one_line(err, "a refused GetRecords answer says why in one line");
         for (size_t i = 0; i < n; i++) {
             json_object *back = json_tokener_parse(recs[i].json);

@@ -93,30 +93,44 @@ static router_result result(size_t n, size_t failed, const size_t *route_records
     return r;
 }
 
+/* records[0..n) of a shard's lane, outside a tumbling window. */
+static progress_span span(const char *table, const char *shard, unsigned lane,
+                          const stream_record *records, size_t n)
+{
+    return (progress_span){table, shard, lane, &records[0], &records[n - 1], n, NULL, NULL};
+}
+
 static void test_json_lines_say_each_batch_discard_finished_shard_reload_and_the_totals(void **state)
 {
     (void)state;
     static const char want[] =
         "{\"event\":\"start\",\"manifest\":\"m.json\",\"tables\":[\"Orders\"]}\n"
-        "{\"event\":\"batch\",\"table\":\"Orders\",\"shard\":\"shard-1\",\"records\":3,\"done\":3,"
+        "{\"event\":\"batch\",\"table\":\"Orders\",\"shard\":\"shard-1\",\"lane\":0,\"records\":3,\"done\":3,"
         "\"failed\":0,\"discarded\":0,\"iterator_age_ms\":2500,\"duration_ms\":1.250,"
         "\"first_sequence_number\":\"100\",\"last_sequence_number\":\"102\"}\n"
-        "{\"event\":\"batch\",\"table\":\"Orders\",\"shard\":\"shard-1\",\"records\":2,\"done\":1,"
+        "{\"event\":\"batch\",\"table\":\"Orders\",\"shard\":\"shard-1\",\"lane\":2,\"records\":2,\"done\":1,"
         "\"failed\":1,\"discarded\":1,\"iterator_age_ms\":3000,\"duration_ms\":0.500,"
         "\"first_sequence_number\":\"103\",\"last_sequence_number\":\"104\"}\n"
-        "{\"event\":\"discard\",\"table\":\"Orders\",\"shard\":\"shard-1\",\"records\":1,"
+        "{\"event\":\"discard\",\"table\":\"Orders\",\"shard\":\"shard-1\",\"lane\":2,\"records\":1,"
         "\"condition\":\"RetryAttemptsExhausted\",\"first_sequence_number\":\"104\","
         "\"last_sequence_number\":\"104\"}\n"
-        "{\"event\":\"discard\",\"table\":\"Orders\",\"shard\":\"shard-2\",\"records\":2,"
+        "{\"event\":\"discard\",\"table\":\"Orders\",\"shard\":\"shard-2\",\"lane\":0,\"records\":2,"
         "\"condition\":\"RecordAgeExceeded\",\"first_sequence_number\":\"200\","
         "\"last_sequence_number\":\"201\"}\n"
-        "{\"event\":\"batch\",\"table\":\"Orders\",\"shard\":\"shard-2\",\"records\":1,\"done\":0,"
+        "{\"event\":\"batch\",\"table\":\"Orders\",\"shard\":\"shard-2\",\"lane\":0,\"records\":1,\"done\":0,"
         "\"failed\":1,\"discarded\":0,\"iterator_age_ms\":null,\"duration_ms\":7.000,"
         "\"first_sequence_number\":\"202\",\"last_sequence_number\":\"202\"}\n"
+        "{\"event\":\"batch\",\"table\":\"Orders\",\"shard\":\"shard-2\",\"lane\":1,"
+        "\"window\":{\"start\":\"2026-12-05T09:10:00Z\",\"end\":\"2026-12-05T09:10:02Z\"},"
+        "\"records\":1,\"done\":1,\"failed\":0,\"discarded\":0,\"iterator_age_ms\":null,"
+        "\"duration_ms\":1.000,\"first_sequence_number\":\"201\",\"last_sequence_number\":\"201\"}\n"
+        "{\"event\":\"window_final\",\"table\":\"Orders\",\"shard\":\"shard-2\",\"lane\":1,"
+        "\"window\":{\"start\":\"2026-12-05T09:10:00Z\",\"end\":\"2026-12-05T09:10:02Z\"},"
+        "\"terminated_early\":true,\"state_bytes\":42}\n"
         "{\"event\":\"shard_finished\",\"table\":\"Orders\",\"shard\":\"shard-1\",\"gone\":false}\n"
         "{\"event\":\"reload\",\"cause\":\"SIGHUP\",\"ok\":false,\"error\":\"no such file \\\"x.so\\\"\"}\n"
         "{\"event\":\"reload\",\"cause\":\"a file changed\",\"ok\":true}\n"
-        "{\"event\":\"stop\",\"status\":0,\"batches\":3,\"done\":4,\"failed\":2,\"discarded\":3}\n";
+        "{\"event\":\"stop\",\"status\":0,\"batches\":4,\"done\":5,\"failed\":2,\"discarded\":3}\n";
     capture out, err;
     manifest_route route;
     manifest m = one_route(&route, false);
@@ -133,20 +147,32 @@ static void test_json_lines_say_each_batch_discard_finished_shard_reload_and_the
     stream_record *a = records(3, 100, T0_MS / 1000 - 2);
     fake_now = T0_MS + 500;
     router_result ra = result(3, 0, counts);
-    progress_batch(pg, &m, "Orders", "shard-1", a, 3, 3, &ra, NULL, 1.25);
+    progress_span sa = span("Orders", "shard-1", 0, a, 3);
+    progress_batch(pg, &m, &sa, 3, &ra, NULL, 1.25);
 
     /* a failed record retried until it is discarded: the discard is the batch's */
     stream_record *b = records(2, 103, T0_MS / 1000 - 2);
     fake_now = T0_MS + 1000;
     router_result rb = result(2, 1, counts);
-    progress_batch(pg, &m, "Orders", "shard-1", b, 2, 1, &rb, NULL, 0.5);
-    progress_discard(pg, "Orders", "shard-1", b + 1, 1, "RetryAttemptsExhausted");
+    progress_span sb = span("Orders", "shard-1", 2, b, 2), sb1 = span("Orders", "shard-1", 2, b + 1, 1);
+    progress_batch(pg, &m, &sb, 1, &rb, NULL, 0.5);
+    progress_discard(pg, &sb1, "RetryAttemptsExhausted");
 
     /* records too old are discarded before any batch; a batch that failed whole (no result)
        of records without a creation time */
     stream_record *c = records(3, 200, 0);
-    progress_discard(pg, "Orders", "shard-2", c, 2, "RecordAgeExceeded");
-    progress_batch(pg, &m, "Orders", "shard-2", c + 2, 1, 0, NULL, NULL, 7);
+    progress_span sc = span("Orders", "shard-2", 0, c, 2), sc2 = span("Orders", "shard-2", 0, c + 2, 1);
+    progress_discard(pg, &sc, "RecordAgeExceeded");
+    progress_batch(pg, &m, &sc2, 0, NULL, NULL, 7);
+    /* a batch in a tumbling window, and the window's final invoke (no records) */
+    router_result rw = result(1, 0, counts);
+    progress_span sw = span("Orders", "shard-2", 1, c + 1, 1), sf = sw;
+    sw.window_start = sf.window_start = "2026-12-05T09:10:00Z";
+    sw.window_end = sf.window_end = "2026-12-05T09:10:02Z";
+    sf.first = sf.last = NULL;
+    sf.n = 0;
+    progress_batch(pg, &m, &sw, 1, &rw, NULL, 1);
+    progress_window_final(pg, &sf, true, 42);
     progress_finished(pg, "Orders", "shard-1", false);
     progress_reload(pg, "SIGHUP", "no such file \"x.so\"");
     progress_reload(pg, "a file changed", NULL);
@@ -187,11 +213,14 @@ static void test_the_view_shows_each_shard_with_its_counts_age_and_state(void **
     stream_record *a = records(5, 1, T0_MS / 1000);
     fake_now = T0_MS + 2500;
     router_result ra = result(5, 0, counts);
-    progress_batch(pg, &m, "Orders", "shardId-00000001-aaaa", a, 5, 5, &ra, NULL, 1);
+    progress_span s1 = span("Orders", "shardId-00000001-aaaa", 0, a, 5);
+    progress_batch(pg, &m, &s1, 5, &ra, NULL, 1);
     fake_now = T0_MS + 4000;
     router_result rb = result(3, 1, counts);
-    progress_batch(pg, &m, "Customers", "shardId-00000003-cccc", a, 3, 2, &rb, NULL, 1);
-    progress_discard(pg, "Customers", "shardId-00000003-cccc", a + 2, 1, "RetryAttemptsExhausted");
+    progress_span s3 = span("Customers", "shardId-00000003-cccc", 0, a, 3);
+    progress_span s3d = span("Customers", "shardId-00000003-cccc", 0, a + 2, 1);
+    progress_batch(pg, &m, &s3, 2, &rb, NULL, 1);
+    progress_discard(pg, &s3d, "RetryAttemptsExhausted");
     fake_now = T0_MS + 65000;
     int lines = progress_render(pg, text, sizeof text, 120);
     assert_string_equal(text, want);
@@ -247,8 +276,9 @@ static void test_metrics_true_writes_one_emf_line_per_batch_with_its_counts(void
     fake_now = T0_MS;
     progress *pg = progress_new(NULL, err.f, false, fake_clock);
     router_result r = result(4, 1, counts);
-    progress_batch(pg, &m, "Orders", "s", a, 4, 1, &r, &times, 3);
-    progress_batch(pg, &m, "Orders", "s", a, 4, 0, NULL, &times, 3); /* failed whole: none */
+    progress_span sa = span("Orders", "s", 0, a, 4);
+    progress_batch(pg, &m, &sa, 1, &r, &times, 3);
+    progress_batch(pg, &m, &sa, 0, NULL, &times, 3); /* failed whole: none */
     progress_free(pg);
     const char *text = capture_text(&err);
     const char *nl = strchr(text, '\n');

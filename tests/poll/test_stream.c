@@ -41,7 +41,8 @@ static void test_a_record_is_delivered_in_lambdas_shape_byte_for_byte(void **sta
     size_t n = 0, cap = 0;
     char *next = NULL, err[256] = "";
     (void)state;
-    assert_true(stream_records_parse(o, ARN, "eu-west-1", &recs, &n, &cap, &next, err, sizeof err));
+    assert_true(stream_records_parse(o, ARN, "eu-west-1", "pk", &recs, &n, &cap, &next, err,
+                                     sizeof err));
     assert_int_equal(n, 1);
     assert_string_equal(recs[0].json, want);
     assert_int_equal(recs[0].len, strlen(want));
@@ -61,7 +62,7 @@ static void test_a_closed_shard_read_to_its_end_has_no_next_iterator(void **stat
     size_t n = 0, cap = 0;
     char *next = (char *)"x", err[256] = "";
     (void)state;
-    assert_true(stream_records_parse(o, ARN, "r", &recs, &n, &cap, &next, err, sizeof err));
+    assert_true(stream_records_parse(o, ARN, "r", NULL, &recs, &n, &cap, &next, err, sizeof err));
     assert_int_equal(n, 0);
     assert_null(next);
     json_object_put(o);
@@ -70,13 +71,47 @@ static void test_a_closed_shard_read_to_its_end_has_no_next_iterator(void **stat
 static void test_a_table_without_a_stream_is_one_line_with_the_hint(void **state)
 {
     json_object *o = json_tokener_parse("{\"Table\":{\"TableName\":\"Orders\"}}");
-    char *arn = NULL, err[512] = "";
+    char *arn = NULL, *hash_key = NULL, err[512] = "";
     (void)state;
-    assert_false(stream_table_parse(o, "Orders", &arn, err, sizeof err));
+    assert_false(stream_table_parse(o, "Orders", &arn, &hash_key, err, sizeof err));
     assert_string_equal(err, "table \"Orders\" has no stream enabled; hint: aws dynamodb "
                              "update-table --table-name Orders --stream-specification "
                              "StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES");
     json_object_put(o);
+}
+
+static void test_records_of_one_partition_key_share_a_partition_whatever_their_sort_key(void **state)
+{
+    json_object *t = json_tokener_parse(
+        "{\"Table\":{\"LatestStreamArn\":\"" ARN "\",\"KeySchema\":["
+        "{\"AttributeName\":\"sk\",\"KeyType\":\"RANGE\"},"
+        "{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}]}}");
+    json_object *o = json_tokener_parse(
+        "{\"Records\":["
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"SequenceNumber\":\"1\",\"Keys\":"
+        "{\"pk\":{\"S\":\"a\"},\"sk\":{\"N\":\"1\"}}}},"
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"SequenceNumber\":\"2\",\"Keys\":"
+        "{\"sk\":{\"N\":\"2\"},\"pk\":{\"S\":\"a\"}}}},"
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"SequenceNumber\":\"3\",\"Keys\":"
+        "{\"pk\":{\"S\":\"b\"},\"sk\":{\"N\":\"1\"}}}}]}");
+    stream_record *recs = NULL;
+    size_t n = 0, cap = 0;
+    char *arn = NULL, *hash_key = NULL, *next = NULL, err[256] = "";
+    (void)state;
+    assert_true(stream_table_parse(t, "Orders", &arn, &hash_key, err, sizeof err));
+    assert_string_equal(arn, ARN);
+    assert_string_equal(hash_key, "pk");
+    assert_true(stream_records_parse(o, ARN, "r", hash_key, &recs, &n, &cap, &next, err,
+                                     sizeof err));
+    assert_int_equal(n, 3);
+    assert_true(recs[0].partition == recs[1].partition);
+    assert_true(recs[0].partition != recs[2].partition);
+    for (size_t i = 0; i < n; i++) stream_record_free(&recs[i]);
+    free(recs);
+    free(arn);
+    free(hash_key);
+    json_object_put(o);
+    json_object_put(t);
 }
 
 static void test_shards_keep_their_parent_and_the_page_says_where_to_go_on(void **state)
@@ -140,6 +175,7 @@ int main(void)
         cmocka_unit_test(test_a_record_is_delivered_in_lambdas_shape_byte_for_byte),
         cmocka_unit_test(test_a_closed_shard_read_to_its_end_has_no_next_iterator),
         cmocka_unit_test(test_a_table_without_a_stream_is_one_line_with_the_hint),
+        cmocka_unit_test(test_records_of_one_partition_key_share_a_partition_whatever_their_sort_key),
         cmocka_unit_test(test_shards_keep_their_parent_and_the_page_says_where_to_go_on),
         cmocka_unit_test(test_a_checkpoint_written_reads_back_and_a_new_stream_forgets_the_shards),
     };
