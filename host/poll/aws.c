@@ -528,7 +528,8 @@ json_object *aws_call(aws_client *c, aws_service svc, const char *action, json_o
         if (!aws_retryable(e->status, e->type) || attempt + 1 >= AWS_MAX_ATTEMPTS ||
             (c->stop && *c->stop))
             return NULL;
-        log_debug("poll: %s (attempt %d, trying again)", e->line, attempt + 1);
+        log_info("poll: %s (attempt %d of %d, trying again)", e->line, attempt + 1,
+                 AWS_MAX_ATTEMPTS);
         aws_backoff(c, attempt);
     }
 }

@@ -1089,13 +1089,6 @@ static int poller_run(poller *p, const char *endpoint, const char *region)
 {
     char err[1024];
     int status = 1;
-    struct sigaction sa = {0};
-    sa.sa_handler = poller_on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = poller_on_hup;
-    sigaction(SIGHUP, &sa, NULL);
     p->s = session_open(p->manifest_path, NULL, NULL, err, sizeof err);
     if (!p->s) {
         log_error("%s", err);
@@ -1153,6 +1146,14 @@ int poller_main(int argc, char **argv)
         {"quiet", no_argument, NULL, OPT_QUIET},
         {NULL, 0, NULL, 0},
     };
+    /* First of all, so that a SIGTERM at any moment stops poll as it should (exit 0). */
+    struct sigaction sa = {0};
+    sa.sa_handler = poller_on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = poller_on_hup;
+    sigaction(SIGHUP, &sa, NULL);
     poller p = {0};
     const char *endpoint = NULL, *region = NULL;
     ddb_log_level level;

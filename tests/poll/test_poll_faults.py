@@ -60,6 +60,8 @@ class FaultTest(unittest.TestCase):
         p.start()
         self.assertEqual(p.proc.wait(), 1)
         self.assertEqual(p.stderr().splitlines(), [
+            "ddbhost: poll: DynamoDB DescribeTable: InternalServerError: Internal server error "
+            "(attempt %d of 10, trying again)" % n for n in range(1, 10)] + [
             "ddbhost: error: DynamoDB DescribeTable: InternalServerError: Internal server error"])
         self.assertEqual(fp.injected, {"InternalServerError": 10}, "10 attempts, then stop")
 

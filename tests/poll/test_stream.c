@@ -169,6 +169,52 @@ static void test_a_checkpoint_written_reads_back_and_a_new_stream_forgets_the_sh
     rmdir(dir);
 }
 
+static void test_lanes_and_their_open_windows_read_back_as_written(void **state)
+{
+    char dir[] = "/tmp/ddbhost-checkpoint-XXXXXX", err[512] = "";
+    checkpoint cp = {0}, back;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_true(checkpoint_stream(&cp, ARN));
+    checkpoint_shard *s = checkpoint_shard_of(&cp, "shard-1");
+    s->seq = strdup("40");
+    assert_true(checkpoint_lanes(s, 3));
+    s->lanes[0].seq = strdup("1000000000000000000000000000000000000044");
+    assert_true(checkpoint_window(&s->lanes[2], 1796461800, 1796461860,
+                                  "{\"sum\":{\"n\":[1,2.50,\"x\\\"y\"]}}"));
+    assert_true(checkpoint_save(dir, "Orders", &cp, err, sizeof err));
+    assert_true(checkpoint_load(dir, "Orders", &back, err, sizeof err));
+    const checkpoint_shard *b = checkpoint_find(&back, "shard-1");
+    assert_string_equal(b->seq, "40");
+    assert_int_equal(b->nlanes, 3);
+    assert_string_equal(b->lanes[0].seq, "1000000000000000000000000000000000000044");
+    assert_false(b->lanes[0].window);
+    assert_null(b->lanes[1].seq);
+    assert_false(b->lanes[1].window);
+    assert_true(b->lanes[2].window);
+    assert_int_equal(b->lanes[2].window_start, 1796461800);
+    assert_int_equal(b->lanes[2].window_end, 1796461860);
+    assert_string_equal(b->lanes[2].state, "{\"sum\":{\"n\":[1,2.50,\"x\\\"y\"]}}");
+    /* a window closed is gone from the file */
+    assert_true(checkpoint_window(&s->lanes[2], 0, 0, NULL));
+    assert_true(checkpoint_save(dir, "Orders", &cp, err, sizeof err));
+    checkpoint_free(&back);
+    assert_true(checkpoint_load(dir, "Orders", &back, err, sizeof err));
+    assert_false(checkpoint_find(&back, "shard-1")->lanes[2].window);
+    checkpoint_free(&back);
+    checkpoint_free(&cp);
+    char path[256];
+    snprintf(path, sizeof path, "%s/Orders.checkpoint.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"streamArn\":\"x\",\"shards\":{\"s\":{\"lanes\":[{\"window\":{\"start\":60,"
+          "\"end\":0,\"state\":{}}}]}}}", f);
+    fclose(f);
+    assert_false(checkpoint_load(dir, "Orders", &back, err, sizeof err));
+    assert_non_null(strstr(err, "shard \"s\": lanes[0]: expected up to 10 of"));
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_records_of_one_partition_key_share_a_partition_whatever_their_sort_key),
         cmocka_unit_test(test_shards_keep_their_parent_and_the_page_says_where_to_go_on),
         cmocka_unit_test(test_a_checkpoint_written_reads_back_and_a_new_stream_forgets_the_shards),
+        cmocka_unit_test(test_lanes_and_their_open_windows_read_back_as_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
