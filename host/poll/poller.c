@@ -431,6 +431,7 @@ static char *poller_invoke(poller *p, const poller_table *t, const poller_shard 
     size_t len;
     char err[1024];
     char *buf = poller_event(t, sh, idx, n, w, &len);
+    *ms = 0;
     if (!buf) {
         log_error("out of memory");
         return NULL;
