@@ -109,6 +109,8 @@ class Poll:
         self.endpoint = None
         self.secret = "test"
         self.log_level = None
+        self.json = False  # True: started with --json, its stdout kept in json.txt
+        self.json_path = os.path.join(self.dir, "json.txt")
 
     def write_manifest(self, plugin, config, stream=None):
         route = {"handlers": [{"plugin": plugin, "config": config}]}
@@ -126,9 +128,24 @@ class Poll:
             args += ["--state", self.state]
         if self.log_level:
             args += ["--log-level", self.log_level]
+        if self.json:
+            args.append("--json")
         env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY=self.secret)
-        with open(self.err, "a") as err:
-            self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        with open(self.err, "a") as err, open(self.json_path, "a") as out:
+            self.proc = subprocess.Popen(args, env=env, stdout=out if self.json else
+                                         subprocess.DEVNULL, stderr=err)
+
+    def events(self, kind=None):
+        """The --json lines so far (those of kind, when given), as objects."""
+        out = []
+        for line in self.raw_lines(self.json_path):
+            try:
+                o = json.loads(line)
+            except ValueError:
+                continue  # a line a plugin printed, or one being written
+            if isinstance(o, dict) and "event" in o and (kind is None or o["event"] == kind):
+                out.append(o)
+        return out
 
     def raw_lines(self, path=None):
         try:
