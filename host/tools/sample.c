@@ -23,6 +23,7 @@
 #include "text.h"
 
 #define SAMPLE_MAX_COUNT 10000 /* Lambda's largest batch */
+#define SAMPLE_MAX_WINDOW 900  /* Lambda's largest TumblingWindowInSeconds */
 #define SAMPLE_MAX_NESTING 32  /* DynamoDB nests maps and lists up to 32 levels */
 #define SAMPLE_MAX_DEPTH 100   /* JSON nesting the reader follows (sets add a level) */
 #define SAMPLE_ACCOUNT "123456789012"
@@ -598,6 +599,12 @@ static bool sample_valid_region(const char *r)
     return n >= 1 && n <= 32 && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
+static bool sample_valid_shard(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 65 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
 /* The pieces every record of the event shares. */
 typedef struct sample_parts {
     const char *name, *region, *table, *view;
@@ -636,6 +643,39 @@ static void sample_record(FILE *f, sample_parts *p, long i)
             p->sequence + (uint64_t)i, p->size, p->view, p->region, p->table, p->label);
 }
 
+/* The keys of a tumbling-window event after Records: the window that holds the records'
+ * time, the state as given (already read as an object) and the flags. */
+static void sample_window(FILE *f, const sample_spec *spec, const sample_parts *p)
+{
+    time_t start = (time_t)(p->now - p->now % spec->window), end = start + (time_t)spec->window;
+    char from[32], to[32];
+    struct tm tm;
+    gmtime_r(&start, &tm);
+    strftime(from, sizeof from, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    gmtime_r(&end, &tm);
+    strftime(to, sizeof to, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* A shard id as DynamoDB Streams writes one: the stream's creation in ms, then 8 hex digits. */
+    const char *state = !spec->state                                  ? "{}"
+                        : strncmp(spec->state, "\xEF\xBB\xBF", 3) == 0 ? spec->state + 3 /* no BOM inside */
+                                                                        : spec->state;
+    char shard[80];
+    if (spec->shard)
+        snprintf(shard, sizeof shard, "%s", spec->shard);
+    else
+        snprintf(shard, sizeof shard, "shardId-%020lld-%08" PRIx64, (p->now - p->now % 86400) * 1000,
+                 (uint64_t)(p->rng >> 32) & 0xFFFFFFFFu);
+    fprintf(f,
+            ",\n"
+            "  \"window\": {\"start\": \"%s\", \"end\": \"%s\"},\n"
+            "  \"state\": %s,\n"
+            "  \"shardId\": \"%s\",\n"
+            "  \"eventSourceARN\": \"arn:aws:dynamodb:%s:" SAMPLE_ACCOUNT ":table/%s/stream/%s\",\n"
+            "  \"isFinalInvokeForWindow\": %s,\n"
+            "  \"isWindowTerminatedEarly\": %s",
+            from, to, state, shard, p->region, p->table, p->label,
+            spec->final_invoke ? "true" : "false", spec->terminated_early ? "true" : "false");
+}
+
 /* Checks what the spec asks for before any JSON is read. */
 static bool sample_check_spec(const sample_spec *spec, char *err, size_t cap)
 {
@@ -657,6 +697,14 @@ static bool sample_check_spec(const sample_spec *spec, char *err, size_t cap)
         snprintf(err, cap, "--old does not go with insert: an INSERT has no old image (give the item with --new)");
     else if (n == DDB_REMOVE && spec->new_item)
         snprintf(err, cap, "--new does not go with remove: a REMOVE has no new image (give the item with --old)");
+    else if (spec->window < 0 || spec->window > SAMPLE_MAX_WINDOW)
+        snprintf(err, cap, "--window takes a number of seconds from 1 to %d, not %ld", SAMPLE_MAX_WINDOW, spec->window);
+    else if (!spec->window && (spec->state || spec->shard || spec->final_invoke || spec->terminated_early))
+        snprintf(err, cap, "%s goes with --window: it describes a tumbling window",
+                 spec->state ? "--state" : spec->shard ? "--shard" : spec->final_invoke ? "--final" : "--terminated-early");
+    else if (spec->shard && !sample_valid_shard(spec->shard))
+        snprintf(err, cap, "--shard %s: a shard id is 1 to 65 characters among a-z, A-Z, 0-9, '_', '-' and '.'",
+                 text_quote(q, sizeof q, spec->shard));
     else if (!spec->keys && !spec->new_item && !spec->old_item)
         snprintf(err, cap, "%s needs the item: give %s (or at least --keys)",
                  n == DDB_INSERT ? "insert" : n == DDB_MODIFY ? "modify" : "remove",
@@ -679,6 +727,14 @@ static char *sample_build(arena *a, const sample_spec *spec, sample_parts *p, si
         (spec->new_item && !(new_item = sample_parse(a, "--new", spec->new_item, err, cap))) ||
         (spec->old_item && !(old_item = sample_parse(a, "--old", spec->old_item, err, cap))))
         return NULL;
+    if (spec->state) {
+        sample_json *state = sample_parse(a, "--state", spec->state, err, cap);
+        if (!state) return NULL;
+        if (state->kind != SJ_OBJECT) {
+            snprintf(err, cap, "--state: the window state must be a JSON object, e.g. {\"sum\": \"10\"}");
+            return NULL;
+        }
+    }
     /* Every item given is checked, even one that the view leaves out. */
     if (new_item) {
         if (!(scratch = sample_item(new_item, "--new", 8, &size, err, cap))) return NULL;
@@ -712,7 +768,9 @@ static char *sample_build(arena *a, const sample_spec *spec, sample_parts *p, si
         if (i) fputs(",\n", f);
         sample_record(f, p, i);
     }
-    fputs("\n  ]\n}\n", f);
+    fputs("\n  ]", f);
+    if (spec->window) sample_window(f, spec, p);
+    fputs("\n}\n", f);
     if (fclose(f) != 0) {
         free(text);
         snprintf(err, cap, "out of memory");
@@ -768,6 +826,11 @@ static const char sample_usage[] =
     "  --view TYPE     KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES (the default)\n"
     "  --count N       N records (1 to 10000) with increasing sequence numbers\n"
     "  --region R      the AWS region (default us-east-1)\n"
+    "  --window SECONDS  a tumbling-window event: the window (1 to 900 s) holding the records\n"
+    "  --state JSON    the window's state, a JSON object (default {}; needs --window)\n"
+    "  --final         isFinalInvokeForWindow true (needs --window)\n"
+    "  --terminated-early  isWindowTerminatedEarly true (needs --window)\n"
+    "  --shard ID      the shardId of a window event (default a made-up one)\n"
     "JSON may be @FILE to read it from a file.\n"
     "\n"
     "Example:\n"
@@ -797,7 +860,8 @@ static const char *sample_json_arg(const char *option, const char *arg, char **o
 }
 
 enum { SAMPLE_OPT_TABLE = 256, SAMPLE_OPT_KEYS, SAMPLE_OPT_NEW, SAMPLE_OPT_OLD, SAMPLE_OPT_VIEW,
-       SAMPLE_OPT_COUNT, SAMPLE_OPT_REGION, SAMPLE_OPTS = SAMPLE_OPT_REGION - SAMPLE_OPT_TABLE + 1 };
+       SAMPLE_OPT_COUNT, SAMPLE_OPT_REGION, SAMPLE_OPT_WINDOW, SAMPLE_OPT_STATE, SAMPLE_OPT_SHARD,
+       SAMPLE_OPT_FINAL, SAMPLE_OPT_EARLY, SAMPLE_OPTS = SAMPLE_OPT_EARLY - SAMPLE_OPT_TABLE + 1 };
 #define SAMPLE_GIVEN(opt) given[SAMPLE_OPT_##opt - SAMPLE_OPT_TABLE]
 
 /* The options into given[] (each at most once) and the event's name into *name; returns -1, or
@@ -809,6 +873,9 @@ static int sample_options(int argc, char **argv, const char *given[SAMPLE_OPTS],
         {"keys", required_argument, NULL, SAMPLE_OPT_KEYS}, {"new", required_argument, NULL, SAMPLE_OPT_NEW},
         {"old", required_argument, NULL, SAMPLE_OPT_OLD},   {"view", required_argument, NULL, SAMPLE_OPT_VIEW},
         {"count", required_argument, NULL, SAMPLE_OPT_COUNT}, {"region", required_argument, NULL, SAMPLE_OPT_REGION},
+        {"window", required_argument, NULL, SAMPLE_OPT_WINDOW}, {"state", required_argument, NULL, SAMPLE_OPT_STATE},
+        {"shard", required_argument, NULL, SAMPLE_OPT_SHARD},   {"final", no_argument, NULL, SAMPLE_OPT_FINAL},
+        {"terminated-early", no_argument, NULL, SAMPLE_OPT_EARLY},
         {NULL, 0, NULL, 0},
     };
     char q[TEXT_QUOTE_CAP];
@@ -825,7 +892,7 @@ static int sample_options(int argc, char **argv, const char *given[SAMPLE_OPTS],
             return log_usage_error("unknown option %s for ddbhost event", text_quote(q, sizeof q, argv[optind - 1]));
         if (given[c - SAMPLE_OPT_TABLE])
             return log_usage_error("option --%s is given twice", options[c - SAMPLE_OPT_TABLE + 1].name);
-        given[c - SAMPLE_OPT_TABLE] = optarg;
+        given[c - SAMPLE_OPT_TABLE] = optarg ? optarg : ""; /* a flag is given as "" */
     }
     if (optind >= argc)
         return log_usage_error("%s", "usage: ddbhost event insert|modify|remove --table TABLE [--keys JSON] "
@@ -866,6 +933,18 @@ static int sample_spec_of(const char *name, const char *given[SAMPLE_OPTS], samp
             return log_usage_error("--count takes a number of records from 1 to 10000, not %s",
                                    text_quote(q, sizeof q, arg));
     }
+    if (SAMPLE_GIVEN(WINDOW)) {
+        const char *arg = SAMPLE_GIVEN(WINDOW);
+        char *end;
+        errno = 0;
+        spec->window = strtol(arg, &end, 10);
+        if (errno || end == arg || *end || spec->window < 1 || spec->window > SAMPLE_MAX_WINDOW)
+            return log_usage_error("--window takes a number of seconds from 1 to %d, not %s", SAMPLE_MAX_WINDOW,
+                                   text_quote(q, sizeof q, arg));
+    }
+    spec->shard = SAMPLE_GIVEN(SHARD);
+    spec->final_invoke = SAMPLE_GIVEN(FINAL) != NULL;
+    spec->terminated_early = SAMPLE_GIVEN(EARLY) != NULL;
     return -1;
 }
 
@@ -877,13 +956,14 @@ int sample_main(int argc, char **argv)
     if (status < 0) status = sample_spec_of(name, given, &spec);
     if (status >= 0) return status;
 
-    char *owned[3] = {NULL, NULL, NULL}, err[1024];
-    const char **slots[3] = {&spec.keys, &spec.new_item, &spec.old_item};
-    static const char *const names[3] = {"--keys", "--new", "--old"};
+    char *owned[4] = {NULL, NULL, NULL, NULL}, err[1024];
+    const char **slots[4] = {&spec.keys, &spec.new_item, &spec.old_item, &spec.state};
+    static const char *const names[4] = {"--keys", "--new", "--old", "--state"};
+    static const int opts[4] = {SAMPLE_OPT_KEYS, SAMPLE_OPT_NEW, SAMPLE_OPT_OLD, SAMPLE_OPT_STATE};
     status = 0;
-    for (int i = 0; i < 3 && status == 0; i++)
-        if (given[SAMPLE_OPT_KEYS - SAMPLE_OPT_TABLE + i])
-            *slots[i] = sample_json_arg(names[i], given[SAMPLE_OPT_KEYS - SAMPLE_OPT_TABLE + i], &owned[i], &status);
+    for (int i = 0; i < 4 && status == 0; i++)
+        if (given[opts[i] - SAMPLE_OPT_TABLE])
+            *slots[i] = sample_json_arg(names[i], given[opts[i] - SAMPLE_OPT_TABLE], &owned[i], &status);
     size_t len = 0;
     char *text = status ? NULL : sample_event(&spec, &len, err, sizeof err);
     if (!status && !text) status = log_usage_error("%s", err);
@@ -892,6 +972,6 @@ int sample_main(int argc, char **argv)
         status = 1;
     }
     free(text);
-    for (int i = 0; i < 3; i++) free(owned[i]);
+    for (int i = 0; i < 4; i++) free(owned[i]);
     return status;
 }

@@ -4,6 +4,7 @@
 #ifndef DDBHOST_SAMPLE_H
 #define DDBHOST_SAMPLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <ddb/plugin.h>
@@ -18,6 +19,13 @@ typedef struct sample_spec {
     ddb_view_type view;       /* DDB_VIEW_UNKNOWN means NEW_AND_OLD_IMAGES */
     long count;               /* records, 1 to 10000 */
     const char *region;       /* NULL means us-east-1 */
+    /* A tumbling-window event: window 0 means none; else its length in seconds (1 to 900), the
+     * state a JSON object (NULL means {}), the shard id (NULL means a made-up one). */
+    long window;
+    const char *state;
+    const char *shard;
+    bool final_invoke;
+    bool terminated_early;
 } sample_spec;
 
 /* The event as JSON text, ending in a newline; owned by the caller: free(). NULL when the
