@@ -387,6 +387,100 @@ static void test_help_describes_the_command_on_stdout(void **state)
     run_output_free(&r);
 }
 
+/* ---- tumbling windows, through ddbhost --invoke and window_sum ----------------------------- */
+
+/* Writes r's stdout to a file and runs `ddbhost --invoke window_sum.so FILE`: its stdout
+ * (the plugin's begin and end lines, then the response). */
+static char *event_through_window_sum(run_output *r)
+{
+    char path[1100], *out;
+    run_output h;
+    if (r->status != 0) print_error("ddbhost event failed:\n%s", r->err);
+    assert_int_equal(r->status, 0);
+    snprintf(path, sizeof path, "%s/window.json", event_tmp);
+    assert_true(run_write_file(path, r->out));
+    run_output_free(r);
+    assert_true(run_program((const char *const[]){DDB_HOST_BIN, "--log-level", "error", "--invoke",
+                                                  DDB_WINDOW_SUM, path, NULL}, NULL, &h));
+    if (h.status != 0 || h.err_len) print_error("ddbhost --invoke refused the event:\n%s", h.err);
+    assert_int_equal(h.status, 0);
+    out = strdup(h.out);
+    run_output_free(&h);
+    return out;
+}
+
+/* The window's start and end in ms, from window_sum's "(START..END ms)". */
+static void event_window_ms(const char *out, long long *start, long long *end)
+{
+    const char *at = strstr(out, " ms), ");
+    assert_non_null(at);
+    while (at > out && at[-1] != '(') at--;
+    assert_int_equal(sscanf(at, "%lld..%lld", start, end), 2);
+}
+
+static void test_window_event_carries_window_state_and_shard_to_the_plugin(void **state)
+{
+    (void)state;
+    run_output r;
+    long long start, end;
+    EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": \"o1\", \"amount\": 10}", "--count", "2",
+          "--window", "120", "--state", "{\"window-sum\": {\"sum\":\"5\",\"records\":\"1\"}}",
+          "--shard", "shardId-00000001607497200000-0123abcd");
+    char *out = event_through_window_sum(&r);
+    if (!strstr(out, "window-sum begin 2 records: state {\"sum\":\"5\",\"records\":\"1\"}, window ") ||
+        !strstr(out, "shard shardId-00000001607497200000-0123abcd, final no, early no\n") ||
+        !strstr(out, "window-sum end: {\"sum\":\"25\",\"records\":\"3\"}"))
+        print_error("unexpected window_sum output:\n%s", out);
+    assert_non_null(strstr(out, "window-sum end: {\"sum\":\"25\",\"records\":\"3\"}"));
+    assert_non_null(strstr(out, "final no, early no\n"));
+    /* The window is the 120 s one holding the records' time, which is now. */
+    event_window_ms(out, &start, &end);
+    assert_int_equal(start % 120000, 0);
+    assert_int_equal(end - start, 120000);
+    long long now_ms = (long long)time(NULL) * 1000;
+    assert_true(start <= now_ms && now_ms < end + 120000);
+    free(out);
+}
+
+static void test_final_and_terminated_early_reach_the_plugin_with_an_empty_state_by_default(void **state)
+{
+    (void)state;
+    run_output r;
+    long long start, end;
+    EVENT(&r, "modify", "--table", "Orders", "--new", "{\"id\": \"o1\", \"amount\": 7}",
+          "--old", "{\"id\": \"o1\", \"amount\": 1}", "--window", "1", "--final", "--terminated-early");
+    char *out = event_through_window_sum(&r);
+    if (!strstr(out, "window-sum begin 1 records: state {}, window ") || !strstr(out, "final yes, early yes\n") ||
+        !strstr(out, ", shard shardId-"))
+        print_error("unexpected window_sum output:\n%s", out);
+    assert_non_null(strstr(out, "window-sum begin 1 records: state {}, window "));
+    assert_non_null(strstr(out, ", shard shardId-"));
+    assert_non_null(strstr(out, "final yes, early yes\n"));
+    event_window_ms(out, &start, &end);
+    assert_int_equal(end - start, 1000);
+    free(out);
+}
+
+static void test_window_options_are_refused_with_one_line_naming_the_problem(void **state)
+{
+    (void)state;
+    run_output r;
+    EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": \"o1\"}", "--window", "0");
+    event_refused(&r, 2, "--window takes a number of seconds from 1 to 900, not \"0\"");
+    EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": \"o1\"}", "--window", "901");
+    event_refused(&r, 2, "--window takes a number of seconds from 1 to 900, not \"901\"");
+    EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": \"o1\"}", "--final");
+    event_refused(&r, 2, "--final goes with --window");
+    EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": \"o1\"}", "--state", "{}");
+    event_refused(&r, 2, "--state goes with --window");
+    EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": \"o1\"}", "--window", "60", "--state", "[1]");
+    event_refused(&r, 2, "--state: the window state must be a JSON object");
+    EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": \"o1\"}", "--window", "60", "--state", "{\"a\":");
+    event_refused(&r, 2, "--state: invalid JSON at byte 5");
+    EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": \"o1\"}", "--window", "60", "--shard", "a b");
+    event_refused(&r, 2, "--shard \"a b\": a shard id is");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +493,9 @@ int main(void)
         cmocka_unit_test(test_an_item_can_come_from_a_file_with_at),
         cmocka_unit_test(test_a_refused_option_is_one_line_that_names_it_and_stdout_stays_empty),
         cmocka_unit_test(test_help_describes_the_command_on_stdout),
+        cmocka_unit_test(test_window_event_carries_window_state_and_shard_to_the_plugin),
+        cmocka_unit_test(test_final_and_terminated_early_reach_the_plugin_with_an_empty_state_by_default),
+        cmocka_unit_test(test_window_options_are_refused_with_one_line_naming_the_problem),
     };
     return cmocka_run_group_tests(tests, event_setup, event_teardown);
 }
