@@ -1,5 +1,5 @@
 /* fuzz_sample.c - libFuzzer target for `ddbhost event`'s item reader (host/tools/sample.c): any
- * bytes as the --new / --old item. It must refuse them with one line or write an event,
+ * bytes as the --new / --old item, and as the --state of a tumbling-window event. It must refuse them with one line or write an event,
  * and every event it writes must be one the host's own decoder accepts, with the records
  * asked for. */
 #include <stdint.h>
@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     item[size] = '\0';
     const ddb_event_name names[] = {DDB_INSERT, DDB_MODIFY, DDB_REMOVE};
     for (size_t i = 0; i < 3; i++) {
-        sample_spec spec = {names[i], "Orders", NULL, NULL, NULL, DDB_VIEW_UNKNOWN, 2, NULL};
+        sample_spec spec = {.event_name = names[i], .table = "Orders", .count = 2};
         if (names[i] != DDB_REMOVE) spec.new_item = item;
         if (names[i] != DDB_INSERT) spec.old_item = item;
         char err[512] = "";
@@ -50,6 +50,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(batch.count == 2, "--count 2 writes two records", event);
         fuzz_check(batch.records[0].event_name == names[i], "the event name asked for", event);
         free(copy);
+        free(event);
+    }
+    sample_spec spec = {.event_name = DDB_INSERT, .table = "Orders", .new_item = "{\"id\": \"o-1\"}", .count = 1,
+                        .window = 60, .state = item};
+    char err[512] = "";
+    size_t len = 0;
+    char *event = sample_event(&spec, &len, err, sizeof err);
+    if (!event) {
+        fuzz_check(err[0] != '\0' && !strchr(err, '\n'), "a refusal is one non-empty line", err);
+    } else {
+        event_batch batch;
+        bool ok = event_decode(decoder, event, len, &batch);
+        fuzz_check(ok, "ddbhost accepts every window event 'ddbhost event' writes", event_error(decoder));
+        fuzz_check(batch.tumbling_window && batch.window.state_object, "--window writes a window with a state object",
+                   event);
+        fuzz_check(batch.window.end_ms - batch.window.start_ms == 60000, "--window 60 is 60 s long", event);
         free(event);
     }
     free(item);
