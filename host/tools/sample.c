@@ -587,22 +587,17 @@ static uint64_t sample_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static bool sample_valid_table(const char *t)
+/* A table name or a shard id: min to max characters among a-z, A-Z, 0-9, '_', '.' and '-'. */
+static bool sample_valid_name(const char *t, size_t min, size_t max)
 {
     size_t n = strlen(t);
-    return n >= 3 && n <= 255 && strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+    return n >= min && n <= max && strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
 static bool sample_valid_region(const char *r)
 {
     size_t n = strlen(r);
     return n >= 1 && n <= 32 && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
-}
-
-static bool sample_valid_shard(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n <= 65 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
 /* The pieces every record of the event shares. */
@@ -685,7 +680,7 @@ static bool sample_check_spec(const sample_spec *spec, char *err, size_t cap)
         snprintf(err, cap, "the event name must be insert, modify or remove");
     else if (!spec->table)
         snprintf(err, cap, "--table is required: the table the event comes from");
-    else if (!sample_valid_table(spec->table))
+    else if (!sample_valid_name(spec->table, 3, 255))
         snprintf(err, cap, "--table %s: a table name is 3 to 255 characters among a-z, A-Z, 0-9, '_', '-' and '.'",
                  text_quote(q, sizeof q, spec->table));
     else if (spec->region && !sample_valid_region(spec->region))
@@ -702,7 +697,7 @@ static bool sample_check_spec(const sample_spec *spec, char *err, size_t cap)
     else if (!spec->window && (spec->state || spec->shard || spec->final_invoke || spec->terminated_early))
         snprintf(err, cap, "%s goes with --window: it describes a tumbling window",
                  spec->state ? "--state" : spec->shard ? "--shard" : spec->final_invoke ? "--final" : "--terminated-early");
-    else if (spec->shard && !sample_valid_shard(spec->shard))
+    else if (spec->shard && !sample_valid_name(spec->shard, 1, 65))
         snprintf(err, cap, "--shard %s: a shard id is 1 to 65 characters among a-z, A-Z, 0-9, '_', '-' and '.'",
                  text_quote(q, sizeof q, spec->shard));
     else if (!spec->keys && !spec->new_item && !spec->old_item)
