@@ -18,13 +18,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
 RECORDS, BATCH, ROUNDS = 2000, 100, 3
+TIMEOUT_S = 600  # a poll run that takes longer is stuck
 PAGE = 1000  # the Limit of poll's GetRecords (POLLER_GET_LIMIT in host/poll/poller.c)
 TABLE = "Bench"
-DONE = re.compile(r"poll: table \S+, shard \S+: (\d+) of (\d+) records done")
+DONE = re.compile(r"poll: table \S+, shard \S+, lane \d+: (\d+) of (\d+) records done")
 AUTH = ("AWS4-HMAC-SHA256 Credential=test/20200101/us-east-1/dynamodb/aws4_request, "
         "SignedHeaders=host, Signature=0")  # moto checks no signature
 
@@ -114,6 +116,10 @@ def poll_once(host, walk, moto, work, n, batch):
                              "--region", "us-east-1", "--log-level", "debug"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     done, marks, log = 0, [], []
+    # A poll that stops saying records are done (its debug line changed, say) ends the bench
+    # with the error below instead of holding it forever.
+    watchdog = threading.Timer(TIMEOUT_S, proc.kill)
+    watchdog.start()
     for line in proc.stderr:
         log.append(line)
         m = DONE.search(line)
@@ -123,6 +129,7 @@ def poll_once(host, walk, moto, work, n, batch):
         if done >= n:
             break
     elapsed = time.perf_counter() - t0
+    watchdog.cancel()
     proc.send_signal(signal.SIGTERM)
     rest = proc.stderr.read()
     if proc.wait() != 0 or done < n:
