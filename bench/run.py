@@ -438,7 +438,7 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
-def machine(build, load_start):
+def machine(build, load_start, commit):
     cpu = "unknown CPU"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -451,8 +451,6 @@ def machine(build, load_start):
     cxx = cmake_cache(build, "CMAKE_CXX_COMPILER")
     simdjson = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libsimdjson-dev"],
                               capture_output=True, text=True).stdout.strip() or "not installed"
-    commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip() or "unknown"
     return [
         f"- CPU: {cpu}, {os.cpu_count()} cores; memory {mem_kb / 1024 / 1024:.1f} GiB",
         f"- Kernel: Linux {platform.release()}; {first_line(['sh', '-c', '. /etc/os-release && echo $PRETTY_NAME'])}",
@@ -508,6 +506,9 @@ def main():
         events[n] = path
 
     load_start = loadavg()
+    # The sources as the build (just made) saw them, not as they are when the run ends.
+    commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
     floor = whole_process(measure, ["/bin/true"], 51)
     rows = []
     bind_lines, bind_problem = bindings(build)
@@ -515,7 +516,7 @@ def main():
     for n in SIZES:
         rows += measure_size(subs, n, events[n], measure)
 
-    report = ["## Results", "", *machine(build, load_start), "", *table(rows, floor), "", HOW,
+    report = ["## Results", "", *machine(build, load_start, commit), "", *table(rows, floor), "", HOW,
               "", "### Same work in every row", "", *values_check(rows), "",
               "### ddbhost processing the same event again in one process", "",
               *second_runs(rows), "",
