@@ -73,7 +73,8 @@ typedef struct poller_lane {
 typedef struct poller_shard {
     char *id, *parent;
     char *iterator;            /* NULL: to be acquired */
-    bool at_end;               /* GetRecords gave no NextShardIterator */
+    bool at_end;               /* GetRecords gave no NextShardIterator, or the shard is gone */
+    bool gone;                 /* left the stream (trimmed) before it was read to its end */
     bool latest;               /* open when poll started: LATEST applies to it */
     poller_rec *q;             /* read, not yet passed by the checkpoint: q[head..n) */
     size_t head, n, cap;
@@ -541,7 +542,8 @@ static bool poller_final(poller *p, poller_table *t, poller_shard *sh, checkpoin
 
 /* The shard's iterator: after its last record read, else after its checkpoint, else where a
  * new shard starts. False on an error that ends poll; true with no iterator when the shard is
- * gone (it is then finished). */
+ * gone: it is then at its end, and finishes as a shard read to its end does (the records
+ * read are delivered and the open windows closed first). */
 static bool poller_acquire(poller *p, poller_table *t, poller_shard *sh)
 {
     const checkpoint_shard *c = checkpoint_find(&t->cp, sh->id);
@@ -560,11 +562,9 @@ static bool poller_acquire(poller *p, poller_table *t, poller_shard *sh)
         sh->iterator = stream_iterator(p->aws, t->arn, sh->id, STREAM_TRIM_HORIZON, NULL, &e);
     }
     if (!sh->iterator && strcmp(e.type, "ResourceNotFoundException") == 0) {
-        checkpoint_shard *cs = checkpoint_shard_of(&t->cp, sh->id);
         log_warn("poll: table %s, shard %s is gone from the stream: %s", t->name, sh->id, e.line);
-        if (cs) cs->finished = true;
-        progress_finished(p->progress, t->name, sh->id, true);
-        return cs && poller_save(p, t);
+        sh->at_end = sh->gone = true;
+        return true;
     }
     if (!sh->iterator) log_error("%s", e.line);
     return sh->iterator != NULL;
@@ -874,8 +874,6 @@ static bool poller_shard_step(poller *p, poller_table *t, poller_shard *sh, bool
     if (!poller_lanes(p, t, sh, cs, st, busy, &ready)) return false;
     if (!ready) return true;
     if (!sh->iterator && !sh->at_end && !poller_acquire(p, t, sh)) return false;
-    if (!sh->iterator && !sh->at_end) return true; /* the shard is gone, or comes back later */
-    if (cs->finished) return true;                 /* gone, found by poller_acquire */
     /* Read ahead while no lane has a full batch, and no further than a batch per lane past
      * the oldest record not done (a lane retrying a record holds the others that far). */
     bool full = false;
@@ -893,8 +891,8 @@ static bool poller_shard_step(poller *p, poller_table *t, poller_shard *sh, bool
     for (size_t i = 0; i < cs->nlanes; i++) open = open || cs->lanes[i].window;
     if (!sh->at_end || sh->n > sh->head || open) return true;
     cs->finished = true;
-    log_info("poll: table %s, shard %s read to its end", t->name, sh->id);
-    progress_finished(p->progress, t->name, sh->id, false);
+    if (!sh->gone) log_info("poll: table %s, shard %s read to its end", t->name, sh->id);
+    progress_finished(p->progress, t->name, sh->id, sh->gone);
     *busy = true;
     return poller_save(p, t);
 }

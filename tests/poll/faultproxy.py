@@ -7,7 +7,9 @@ as AWS would when things go wrong (Python standard library only):
   x-amzn-ErrorType header), and a share `error500` an HTTP 500 InternalServerError;
 - with `secret`, each call's SigV4 signature is computed here with that key (moto checks
   none) and a mismatch is answered with AWS's InvalidSignatureException;
-- with `expire_every` N, every Nth GetRecords is answered ExpiredIteratorException.
+- with `expire_every` N, every Nth GetRecords is answered ExpiredIteratorException;
+- once `gone` is set true, the stream's shards are gone as DynamoDB trims them: GetRecords
+  is answered ExpiredIteratorException and GetShardIterator ResourceNotFoundException.
 
 `injected` counts the faults answered, by error type; `targets` lists the calls forwarded."""
 import hashlib
@@ -60,6 +62,7 @@ class FaultProxy:
         self.injected = {}
         self.targets = []
         self.get_records = 0
+        self.gone = False
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -81,6 +84,11 @@ class FaultProxy:
     def fault(self, target):
         """The error this call is answered with, as (status, type, message), or None."""
         with self.lock:
+            if self.gone and target.endswith(".GetRecords"):
+                return 400, "ExpiredIteratorException", "Iterator expired."
+            if self.gone and target.endswith(".GetShardIterator"):
+                return 400, "ResourceNotFoundException", "Requested resource not found: " \
+                    "Shard does not exist"
             if target.endswith(".GetRecords") and self.expire_every:
                 self.get_records += 1
                 if self.get_records % self.expire_every == 0:

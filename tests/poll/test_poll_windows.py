@@ -17,6 +17,7 @@ import time
 import unittest
 
 import pollmoto
+from faultproxy import FaultProxy
 from pollmoto import Poll, create_table, put, stream_records
 from test_poll_lanes import lane_of
 
@@ -147,6 +148,33 @@ class WindowsTest(unittest.TestCase):
             self.assertEqual(sum(r for _, r in finals[start]), n, "window %d" % start)
             self.assertEqual(len(finals[start]), len(lanes[start]), "window %d" % start)
         self.assertTrue(any(len(f) == 2 for f in finals.values()), "two lanes, two states")
+
+    def test_a_shard_gone_from_the_stream_still_ends_its_open_windows(self):
+        # DynamoDB trims a shard 24 hours after it closes; the proxy says this one is gone
+        # while a 15-minute window (the longest) is open: the window still gets its final invoke.
+        create_table("WindowsGone")
+        fp = FaultProxy(pollmoto.ENDPOINT)
+        self.addCleanup(fp.close)
+        p = Poll(self, "WindowsGone", plugin=WINDOW_SUM, config={},
+                 stream={"tumbling_window_s": 900, "batch_size": 4})
+        p.endpoint, p.json = fp.endpoint, True
+        p.start()
+        for i in range(10):
+            put("WindowsGone", "k%d" % (i % 5), amount=i + 1)
+        p.wait_for(lambda: sum(h[0] for h in self.hooks(p)) >= 10)
+        self.assertEqual(self.finals(p), {}, "the window is open")
+        fp.gone = True
+        p.wait_for(lambda: p.events("shard_finished"))
+        self.assertEqual(p.stop(), 0)
+        finals = self.finals(p)
+        # (Two windows only if the writes straddled a quarter hour; each ends once.)
+        self.assertTrue(all(len(f) == 1 for f in finals.values()), finals)
+        self.assertEqual((sum(f[0][0] for f in finals.values()),
+                          sum(f[0][1] for f in finals.values())), (55, 10))
+        self.assertEqual([e["gone"] for e in p.events("shard_finished")], [True])
+        self.assertIn("is gone from the stream: DynamoDBStreams GetShardIterator: "
+                      "ResourceNotFoundException", p.stderr())
+        self.assertEqual([s["finished"] for s in p.checkpoint()["shards"].values()], [True])
 
 
 if __name__ == "__main__":
