@@ -686,8 +686,9 @@ static bool sample_check_spec(const sample_spec *spec, char *err, size_t cap)
     else if (spec->region && !sample_valid_region(spec->region))
         snprintf(err, cap, "--region %s: a region is lower-case letters, digits and '-', e.g. eu-west-1",
                  text_quote(q, sizeof q, spec->region));
-    else if (spec->count < 1 || spec->count > SAMPLE_MAX_COUNT)
-        snprintf(err, cap, "--count takes a number of records from 1 to %d, not %ld", SAMPLE_MAX_COUNT, spec->count);
+    else if (spec->count < 0 || spec->count > SAMPLE_MAX_COUNT)
+        snprintf(err, cap, "--count takes a number of records from 1 to %d (0 with --final), not %ld",
+                 SAMPLE_MAX_COUNT, spec->count);
     else if (n == DDB_INSERT && spec->old_item)
         snprintf(err, cap, "--old does not go with insert: an INSERT has no old image (give the item with --new)");
     else if (n == DDB_REMOVE && spec->new_item)
@@ -697,10 +698,12 @@ static bool sample_check_spec(const sample_spec *spec, char *err, size_t cap)
     else if (!spec->window && (spec->state || spec->shard || spec->final_invoke || spec->terminated_early))
         snprintf(err, cap, "%s goes with --window: it describes a tumbling window",
                  spec->state ? "--state" : spec->shard ? "--shard" : spec->final_invoke ? "--final" : "--terminated-early");
+    else if (spec->count == 0 && !spec->final_invoke)
+        snprintf(err, cap, "--count 0 goes with --final: only a window's final invoke has no records");
     else if (spec->shard && !sample_valid_name(spec->shard, 1, 65))
         snprintf(err, cap, "--shard %s: a shard id is 1 to 65 characters among a-z, A-Z, 0-9, '_', '-' and '.'",
                  text_quote(q, sizeof q, spec->shard));
-    else if (!spec->keys && !spec->new_item && !spec->old_item)
+    else if (spec->count > 0 && !spec->keys && !spec->new_item && !spec->old_item)
         snprintf(err, cap, "%s needs the item: give %s (or at least --keys)",
                  n == DDB_INSERT ? "insert" : n == DDB_MODIFY ? "modify" : "remove",
                  n == DDB_INSERT ? "--new" : n == DDB_MODIFY ? "--new and --old" : "--old");
@@ -739,18 +742,21 @@ static char *sample_build(arena *a, const sample_spec *spec, sample_parts *p, si
         if (!(scratch = sample_item(old_item, "--old", 8, &size, err, cap))) return NULL;
         free(scratch);
     }
-    if (!(key_item = sample_keys(a, keys, new_item, old_item, err, cap))) return NULL;
-    if (!(p->keys = sample_item(key_item, "--keys", 8, &p->size, err, cap))) return NULL;
-    /* An image the view wants but no option gave is the item as its keys alone. */
-    if (want_new) {
-        if (!(p->new_image = sample_item(new_item ? new_item : key_item, "--new", 8, &size, err, cap))) return NULL;
-        p->size += size;
+    /* A final invoke (--count 0) has no record: no key, no image. */
+    if (spec->count > 0) {
+        if (!(key_item = sample_keys(a, keys, new_item, old_item, err, cap))) return NULL;
+        if (!(p->keys = sample_item(key_item, "--keys", 8, &p->size, err, cap))) return NULL;
+        /* An image the view wants but no option gave is the item as its keys alone. */
+        if (want_new) {
+            if (!(p->new_image = sample_item(new_item ? new_item : key_item, "--new", 8, &size, err, cap))) return NULL;
+            p->size += size;
+        }
+        if (want_old) {
+            if (!(p->old_image = sample_item(old_item ? old_item : key_item, "--old", 8, &size, err, cap))) return NULL;
+            p->size += size;
+        }
+        p->view = sample_view_name(view);
     }
-    if (want_old) {
-        if (!(p->old_image = sample_item(old_item ? old_item : key_item, "--old", 8, &size, err, cap))) return NULL;
-        p->size += size;
-    }
-    p->view = sample_view_name(view);
 
     char *text = NULL;
     FILE *f = open_memstream(&text, len);
@@ -763,7 +769,7 @@ static char *sample_build(arena *a, const sample_spec *spec, sample_parts *p, si
         if (i) fputs(",\n", f);
         sample_record(f, p, i);
     }
-    fputs("\n  ]", f);
+    fputs(spec->count ? "\n  ]" : "  ]", f);
     if (spec->window) sample_window(f, spec, p);
     fputs("\n}\n", f);
     if (fclose(f) != 0) {
@@ -819,7 +825,7 @@ static const char sample_usage[] =
     "  --old JSON      the item before the change (modify, remove)\n"
     "  --keys JSON     the key attributes (default: the first attribute of --new, else --old)\n"
     "  --view TYPE     KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES (the default)\n"
-    "  --count N       N records (1 to 10000) with increasing sequence numbers\n"
+    "  --count N       N records (1 to 10000) with increasing sequence numbers; 0 with --final\n"
     "  --region R      the AWS region (default us-east-1)\n"
     "  --window SECONDS  a tumbling-window event: the window (1 to 900 s) holding the records\n"
     "  --state JSON    the window's state, a JSON object (default {}; needs --window)\n"
@@ -924,8 +930,8 @@ static int sample_spec_of(const char *name, const char *given[SAMPLE_OPTS], samp
         char *end;
         errno = 0;
         spec->count = strtol(arg, &end, 10);
-        if (errno || end == arg || *end || spec->count < 1 || spec->count > SAMPLE_MAX_COUNT)
-            return log_usage_error("--count takes a number of records from 1 to 10000, not %s",
+        if (errno || end == arg || *end || spec->count < 0 || spec->count > SAMPLE_MAX_COUNT)
+            return log_usage_error("--count takes a number of records from 1 to 10000 (0 with --final), not %s",
                                    text_quote(q, sizeof q, arg));
     }
     if (SAMPLE_GIVEN(WINDOW)) {

@@ -358,7 +358,7 @@ static void test_a_refused_option_is_one_line_that_names_it_and_stdout_stays_emp
     EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": 1}", "--view", "new");
     event_refused(&r, 2, "--view \"new\": expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES");
     EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": 1}", "--count", "10001");
-    event_refused(&r, 2, "--count takes a number of records from 1 to 10000, not \"10001\"");
+    event_refused(&r, 2, "--count takes a number of records from 1 to 10000 (0 with --final), not \"10001\"");
     EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": 1}", "--region", "EU");
     event_refused(&r, 2, "--region \"EU\"");
     EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": 1}", "--new", "{\"id\": 2}");
@@ -461,6 +461,22 @@ static void test_final_and_terminated_early_reach_the_plugin_with_an_empty_state
     free(out);
 }
 
+static void test_a_final_invoke_with_count_0_has_no_records_and_needs_no_item(void **state)
+{
+    (void)state;
+    run_output r;
+    EVENT(&r, "insert", "--table", "Orders", "--window", "60", "--final", "--count", "0", "--state",
+          "{\"window-sum\": {\"sum\":\"25\",\"records\":\"3\"}}");
+    assert_non_null(strstr(r.out, "\"Records\": [\n  ],\n  \"window\": "));
+    char *out = event_through_window_sum(&r);
+    if (!strstr(out, "window-sum begin 0 records: state {\"sum\":\"25\",\"records\":\"3\"}, window ") ||
+        !strstr(out, "final yes, early no\n"))
+        print_error("unexpected window_sum output:\n%s", out);
+    assert_non_null(strstr(out, "window-sum begin 0 records: state {\"sum\":\"25\",\"records\":\"3\"}, window "));
+    assert_non_null(strstr(out, "final yes, early no\n"));
+    free(out);
+}
+
 static void test_window_options_are_refused_with_one_line_naming_the_problem(void **state)
 {
     (void)state;
@@ -479,6 +495,10 @@ static void test_window_options_are_refused_with_one_line_naming_the_problem(voi
     event_refused(&r, 2, "--state: invalid JSON at byte 5");
     EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": \"o1\"}", "--window", "60", "--shard", "a b");
     event_refused(&r, 2, "--shard \"a b\": a shard id is");
+    EVENT(&r, "insert", "--table", "Orders", "--new", "{\"id\": \"o1\"}", "--window", "60", "--count", "0");
+    event_refused(&r, 2, "--count 0 goes with --final: only a window's final invoke has no records");
+    EVENT(&r, "insert", "--table", "Orders", "--window", "60", "--final", "--count", "-1");
+    event_refused(&r, 2, "--count takes a number of records from 1 to 10000 (0 with --final), not \"-1\"");
 }
 
 int main(void)
@@ -495,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_help_describes_the_command_on_stdout),
         cmocka_unit_test(test_window_event_carries_window_state_and_shard_to_the_plugin),
         cmocka_unit_test(test_final_and_terminated_early_reach_the_plugin_with_an_empty_state_by_default),
+        cmocka_unit_test(test_a_final_invoke_with_count_0_has_no_records_and_needs_no_item),
         cmocka_unit_test(test_window_options_are_refused_with_one_line_naming_the_problem),
     };
     return cmocka_run_group_tests(tests, event_setup, event_teardown);
