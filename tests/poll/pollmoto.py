@@ -131,6 +131,7 @@ class Poll:
         if self.json:
             args.append("--json")
         env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY=self.secret)
+        self.runs = self.stderr().count(self.running_line())
         with open(self.err, "a") as err, open(self.json_path, "a") as out:
             self.proc = subprocess.Popen(args, env=env, stdout=out if self.json else
                                          subprocess.DEVNULL, stderr=err)
@@ -168,10 +169,21 @@ class Poll:
             raise AssertionError("poll exited %d:\n%s" % (self.proc.returncode, self.stderr()))
 
     def stderr(self):
-        with open(self.err) as f:
-            return f.read()
+        try:
+            with open(self.err) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""  # not started yet
+
+    def running_line(self):
+        """What poll logs once it runs: its signal handlers are set by then."""
+        return "poll: table %s: stream " % self.table
 
     def stop(self, sig=signal.SIGTERM):
+        """Sends sig and returns the exit status. SIGTERM and SIGINT wait until poll runs: a
+        process that has not yet set its handlers dies of them, as any process would."""
+        if sig in (signal.SIGTERM, signal.SIGINT):
+            self.wait_for(lambda: self.stderr().count(self.running_line()) > self.runs)
         self.proc.send_signal(sig)
         return self.proc.wait()
 

@@ -63,6 +63,9 @@ class JsonPoll(base.Poll):
                 "--region", "us-east-1", "--state", self.state] + list(extra)
         env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
         env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+        # stop() waits for the line poll logs once it runs; with stderr elsewhere (a
+        # terminal) the caller waits for poll's output there instead.
+        self.runs = self.stderr().count(self.running_line()) if stderr is None else -1
         with open(self.stdout, "a") as out, open(self.err, "a") as err:
             self.proc = subprocess.Popen(args, env=env, stdout=out,
                                          stderr=stderr if stderr is not None else err)
