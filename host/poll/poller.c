@@ -817,7 +817,11 @@ static bool poller_lane_step(poller *p, poller_table *t, poller_shard *sh, check
         idx[old++] = i;
     }
     if (old) {
-        poller_discard(p, t, sh, lane, idx, old, "RecordAgeExceeded", ln->retries + 1);
+        /* The lane's first record is among them: its failed tries (0 when never delivered)
+         * are the invocations; the next record starts afresh, at full batch size. */
+        poller_discard(p, t, sh, lane, idx, old, "RecordAgeExceeded", ln->retries);
+        ln->retries = 0;
+        ln->limit = (size_t)st->batch_size;
         *busy = true;
         ok = poller_done(p, t, sh, cs, lane, idx, old);
         free(idx);

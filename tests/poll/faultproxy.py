@@ -9,7 +9,9 @@ as AWS would when things go wrong (Python standard library only):
   none) and a mismatch is answered with AWS's InvalidSignatureException;
 - with `expire_every` N, every Nth GetRecords is answered ExpiredIteratorException;
 - once `gone` is set true, the stream's shards are gone as DynamoDB trims them: GetRecords
-  is answered ExpiredIteratorException and GetShardIterator ResourceNotFoundException.
+  is answered ExpiredIteratorException and GetShardIterator ResourceNotFoundException;
+- with `age_s` N, the records GetRecords returns were made N seconds earlier than moto says
+  (their ApproximateCreationDateTime moved back), as records a consumer reads late.
 
 `injected` counts the faults answered, by error type; `targets` lists the calls forwarded."""
 import hashlib
@@ -53,7 +55,7 @@ def sigv4_signature(secret, method, path, headers, body):
 
 class FaultProxy:
     def __init__(self, upstream, throttle=0.0, error500=0.0, secret=None, expire_every=0,
-                 seed=0):
+                 seed=0, age_s=0):
         self.upstream = urllib.parse.urlsplit(upstream).netloc
         self.throttle, self.error500 = throttle, error500
         self.secret, self.expire_every = secret, expire_every
@@ -63,6 +65,7 @@ class FaultProxy:
         self.targets = []
         self.get_records = 0
         self.gone = False
+        self.age_s = age_s
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -137,6 +140,11 @@ class FaultProxy:
                                                 if k.lower() not in ("host", "connection")})
             r = conn.getresponse()
             data = r.read()
+            if self.age_s and r.status == 200 and target.endswith(".GetRecords"):
+                page = json.loads(data)
+                for rec in page.get("Records", []):
+                    rec["dynamodb"]["ApproximateCreationDateTime"] -= self.age_s
+                data = json.dumps(page).encode()
             h.send_response(r.status)
             for k in ("Content-Type", "x-amzn-ErrorType"):
                 if r.getheader(k):

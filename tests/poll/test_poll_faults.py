@@ -7,6 +7,8 @@ an expired iterator is taken again and nothing is lost. Skips, saying why, where
 is not installed.
 
 usage: test_poll_faults.py DDBHOST PROBE_SO"""
+import json
+import os
 import sys
 import unittest
 
@@ -86,6 +88,34 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(fp.injected, {"InvalidSignatureException": 1})
         for call in ("DescribeTable", "DescribeStream", "GetShardIterator", "GetRecords"):
             self.assertTrue(any(t.endswith("." + call) for t in fp.targets), call)
+
+    def test_records_older_than_max_record_age_s_go_to_on_failure_never_delivered(self):
+        # Records read two hours after they were made (the proxy says so), past a limit of
+        # 60 s: Lambda sends them to on_failure without invoking; so does poll.
+        seqs = fill("Aged", 5)
+        fp = proxy(self, age_s=7200)
+        p = Poll(self, "Aged")
+        dlq = os.path.join(p.dir, "discarded.jsonl")
+        p.write_manifest(pollmoto.PROBE, {"path": p.out}, {
+            "batch_size": 10, "max_record_age_s": 60, "on_failure": "file://" + dlq})
+        p.endpoint = fp.endpoint
+        p.start()
+        p.wait_for(lambda: os.path.exists(dlq) and
+                   sum(json.loads(l)["DDBStreamBatchInfo"]["batchSize"]
+                       for l in p.raw_lines(dlq)) >= len(seqs))
+        put_batch("Aged", [item("k9", n=99)])  # aged as well: the limit holds for every record
+        p.wait_for(lambda: sum(json.loads(l)["DDBStreamBatchInfo"]["batchSize"]
+                               for l in p.raw_lines(dlq)) > len(seqs))
+        self.assertEqual(p.stop(), 0)
+        self.assertEqual(p.lines(), [], "none delivered")
+        records = [json.loads(l) for l in p.raw_lines(dlq)]
+        self.assertEqual({r["requestContext"]["condition"] for r in records},
+                         {"RecordAgeExceeded"})
+        self.assertEqual({r["requestContext"]["approximateInvokeCount"] for r in records}, {0},
+                         "never invoked")
+        self.assertEqual(records[0]["DDBStreamBatchInfo"]["startSequenceNumber"], seqs[0])
+        self.assertEqual(records[-1]["DDBStreamBatchInfo"]["endSequenceNumber"],
+                         stream_seqs("Aged")[-1])
 
     def test_an_expired_iterator_is_taken_again_and_nothing_is_lost(self):
         # Written in rounds while poll reads, so that records arrive while an iterator is
