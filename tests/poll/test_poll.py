@@ -4,13 +4,15 @@ implementation started on a loopback port by pollmoto.py (Python standard librar
 Skips, saying why, where moto_server is not installed.
 
 usage: test_poll.py DDBHOST PROBE_SO"""
+import json
 import os
 import signal
 import sys
+import time
 import unittest
 
 import pollmoto
-from pollmoto import Poll, create_table, put, stream_seqs
+from pollmoto import Poll, call, create_table, put, stream_seqs
 
 
 class PollTest(unittest.TestCase):
@@ -33,6 +35,48 @@ class PollTest(unittest.TestCase):
         p.wait_for(lambda: len(p.lines()) > len(seqs))
         self.assertEqual(p.stop(), 0)
         self.assertEqual(p.lines(), stream_seqs("Delivered"))
+
+    def test_latest_skips_what_came_before_the_start_and_a_restart_resumes_its_checkpoint(self):
+        create_table("Latest")
+        put("Latest", "before", n=0)
+        p = Poll(self, "Latest", stream={"starting_position": "LATEST"})
+        p.start()
+        # Written until poll delivers one: its iterator may be taken after the first writes.
+        n = 1
+        while not p.lines():
+            put("Latest", "after", n=n)
+            n += 1
+            p.check_running()
+            time.sleep(0.2)
+        seqs = stream_seqs("Latest")
+        p.wait_for(lambda: p.lines()[-1:] == seqs[-1:])
+        self.assertEqual(p.stop(), 0)
+        got = p.lines()
+        self.assertNotIn(seqs[0], got, "the record written before the start is not delivered")
+        self.assertEqual(got, seqs[seqs.index(got[0]):], "from there on, everything in order")
+        # Written while poll is stopped: the checkpoint, not LATEST, says where to go on.
+        put("Latest", "stopped", n=n)
+        p.start()
+        p.wait_for(lambda: len(p.lines()) > len(got))
+        self.assertEqual(p.stop(), 0)
+        self.assertEqual(p.lines(), got + stream_seqs("Latest")[-1:])
+
+    def test_max_batching_window_s_gathers_records_into_one_batch(self):
+        create_table("Gathered")
+        p = Poll(self, "Gathered", stream={"batch_size": 10, "max_batching_window_s": 3})
+        p.json = True
+        p.start()
+        p.wait_for(lambda: p.events("start"))
+        # The window opens when poll reads the first record; without it, that record would
+        # go alone, as soon as read (poll reads every 250 ms when idle).
+        put("Gathered", "k0", n=0)
+        time.sleep(0.6)
+        for i in range(1, 4):
+            put("Gathered", "k%d" % i, n=i)
+        p.wait_for(lambda: len(p.lines()) >= 4)
+        self.assertEqual(p.stop(), 0)
+        self.assertEqual([b["records"] for b in p.events("batch")], [4], "one batch of four")
+        self.assertEqual(p.lines(), stream_seqs("Gathered"))
 
     def test_filter_patterns_drop_records_as_lambda_does_and_the_checkpoint_passes_them(self):
         create_table("Filtered")
@@ -110,6 +154,39 @@ class PollTest(unittest.TestCase):
         self.assertIn("1 record discarded (RetryAttemptsExhausted), SequenceNumber %s" % seqs[1], err)
         self.assertIn('"condition":"RetryAttemptsExhausted"', err)
         self.assertEqual(list(p.checkpoint()["shards"].values())[0]["sequenceNumber"], seqs[2])
+
+    def test_a_file_on_failure_destination_gets_lambdas_on_failure_record(self):
+        create_table("Dead")
+        put("Dead", "a", n=1)
+        put("Dead", "b", n=2, fail=True)
+        put("Dead", "c", n=3)
+        seqs = stream_seqs("Dead")
+        arn = call("DynamoDB_20120810.DescribeTable", {"TableName": "Dead"})["Table"][
+            "LatestStreamArn"]
+        p = Poll(self, "Dead")
+        dlq = os.path.join(p.dir, "discarded.jsonl")
+        p.write_manifest(pollmoto.PROBE, {"path": p.out}, {
+            "batch_size": 10, "max_retries": 1, "bisect_on_error": True,
+            "on_failure": "file://" + dlq})
+        p.start()
+        p.wait_for(lambda: os.path.exists(dlq) and seqs[2] in p.lines())
+        self.assertEqual(p.stop(), 0)
+        with open(dlq) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(len(lines), 1, "one on-failure record, one line")
+        o = json.loads(lines[0])
+        self.assertEqual(o["requestContext"]["condition"], "RetryAttemptsExhausted")
+        self.assertEqual(o["requestContext"]["approximateInvokeCount"], 2, "a try, a retry")
+        self.assertEqual(o["version"], "1.0")
+        self.assertRegex(o["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        info = o["DDBStreamBatchInfo"]
+        self.assertEqual((info["startSequenceNumber"], info["endSequenceNumber"],
+                          info["batchSize"], info["streamArn"]), (seqs[1], seqs[1], 1, arn))
+        self.assertTrue(info["shardId"].startswith("shardId-"))
+        for k in ("approximateArrivalOfFirstRecord", "approximateArrivalOfLastRecord"):
+            self.assertRegex(info[k], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        self.assertNotIn("on-failure record", p.stderr(), "written to the file, not the log")
+        self.assertEqual(p.lines().count(seqs[2]), 1, "the record after it delivered once")
 
     def test_sighup_swaps_the_plugin_and_a_refused_one_keeps_the_old(self):
         create_table("Swapped")
