@@ -942,6 +942,34 @@ static bool poller_discover(poller *p, poller_table *t, bool latest)
     return true;
 }
 
+/* The checkpoint's shards that are not finished and that the stream no longer lists
+ * (DynamoDB trimmed them while poll was stopped): each is taken as gone, so that its open
+ * windows get their final invokes, and its children wait for them, before it is marked
+ * finished. False on an error that ends poll. */
+static bool poller_checkpoint_gone(poller *p, poller_table *t)
+{
+    for (size_t i = 0; i < t->cp.n; i++) {
+        const checkpoint_shard *c = &t->cp.shards[i];
+        bool listed = c->finished;
+        for (size_t j = 0; j < t->n && !listed; j++) listed = strcmp(t->shards[j].id, c->id) == 0;
+        if (listed) continue;
+        poller_shard *grown = realloc(t->shards, (t->n + 1) * sizeof *grown);
+        if (grown) t->shards = grown;
+        char *id = grown ? strdup(c->id) : NULL;
+        if (!id) {
+            log_error("out of memory");
+            return false;
+        }
+        poller_shard *sh = &t->shards[t->n++];
+        memset(sh, 0, sizeof *sh);
+        sh->id = id;
+        sh->at_end = sh->gone = true;
+        log_warn("poll: table %s, shard %s of the checkpoint is gone from the stream", t->name, id);
+        progress_shard(p->progress, t->name, id, NULL, false);
+    }
+    return true;
+}
+
 /* The table's stream and checkpoint, on first sight. False on an error that ends poll. */
 static bool poller_table_open(poller *p, poller_table *t)
 {
@@ -962,7 +990,7 @@ static bool poller_table_open(poller *p, poller_table *t)
         return false;
     }
     log_info("poll: table %s: stream %s", t->name, t->arn);
-    return poller_discover(p, t, true);
+    return poller_discover(p, t, true) && poller_checkpoint_gone(p, t);
 }
 
 /* The table's filter patterns, from its route (again after a reload). */

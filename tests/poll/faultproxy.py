@@ -9,7 +9,8 @@ as AWS would when things go wrong (Python standard library only):
   none) and a mismatch is answered with AWS's InvalidSignatureException;
 - with `expire_every` N, every Nth GetRecords is answered ExpiredIteratorException;
 - once `gone` is set true, the stream's shards are gone as DynamoDB trims them: GetRecords
-  is answered ExpiredIteratorException and GetShardIterator ResourceNotFoundException;
+  is answered ExpiredIteratorException, GetShardIterator ResourceNotFoundException, and
+  DescribeStream lists no shard;
 - with `age_s` N, the records GetRecords returns were made N seconds earlier than moto says
   (their ApproximateCreationDateTime moved back), as records a consumer reads late.
 
@@ -140,6 +141,11 @@ class FaultProxy:
                                                 if k.lower() not in ("host", "connection")})
             r = conn.getresponse()
             data = r.read()
+            if self.gone and r.status == 200 and target.endswith(".DescribeStream"):
+                page = json.loads(data)
+                page["StreamDescription"]["Shards"] = []
+                page["StreamDescription"].pop("LastEvaluatedShardId", None)
+                data = json.dumps(page).encode()
             if self.age_s and r.status == 200 and target.endswith(".GetRecords"):
                 page = json.loads(data)
                 for rec in page.get("Records", []):

@@ -176,6 +176,33 @@ class WindowsTest(unittest.TestCase):
                       "ResourceNotFoundException", p.stderr())
         self.assertEqual([s["finished"] for s in p.checkpoint()["shards"].values()], [True])
 
+    def test_a_shard_gone_while_poll_was_stopped_still_ends_the_window_of_its_checkpoint(self):
+        # Stopped with a window open; when it starts again the stream lists the shard no more
+        # (trimmed meanwhile): the window kept in the checkpoint still gets its final invoke.
+        create_table("WindowsGoneStopped")
+        fp = FaultProxy(pollmoto.ENDPOINT)
+        self.addCleanup(fp.close)
+        p = Poll(self, "WindowsGoneStopped", plugin=WINDOW_SUM, config={},
+                 stream={"tumbling_window_s": 900, "batch_size": 4})
+        p.endpoint, p.json = fp.endpoint, True
+        p.start()
+        for i in range(10):
+            put("WindowsGoneStopped", "k%d" % (i % 5), amount=i + 1)
+        p.wait_for(lambda: sum(h[0] for h in self.hooks(p)) >= 10)
+        self.assertEqual(p.stop(), 0)
+        self.assertEqual(self.finals(p), {}, "the window is open, in the checkpoint")
+        fp.gone = True
+        p.start()
+        p.wait_for(lambda: p.events("shard_finished"))
+        self.assertEqual(p.stop(), 0)
+        finals = self.finals(p)
+        self.assertTrue(all(len(f) == 1 for f in finals.values()), finals)
+        self.assertEqual((sum(f[0][0] for f in finals.values()),
+                          sum(f[0][1] for f in finals.values())), (55, 10))
+        self.assertEqual([e["gone"] for e in p.events("shard_finished")], [True])
+        self.assertIn("of the checkpoint is gone from the stream", p.stderr())
+        self.assertEqual([s["finished"] for s in p.checkpoint()["shards"].values()], [True])
+
 
 if __name__ == "__main__":
     WINDOW_SUM = sys.argv[2]
