@@ -15,6 +15,16 @@ import pollmoto
 from pollmoto import Poll, call, create_table, put, stream_seqs
 
 
+def a_failing_b(table):
+    """A table whose stream holds a, b and c, b failing in the probe; the stream's sequence
+    numbers."""
+    create_table(table)
+    put(table, "a", n=1)
+    put(table, "b", n=2, fail=True)
+    put(table, "c", n=3)
+    return stream_seqs(table)
+
+
 class PollTest(unittest.TestCase):
     def test_every_record_is_delivered_in_order_and_sigterm_checkpoints_and_exits_0(self):
         create_table("Delivered")
@@ -135,11 +145,7 @@ class PollTest(unittest.TestCase):
             last = max(last, i)
 
     def test_a_failing_record_is_bisected_retried_then_discarded_and_the_rest_delivered(self):
-        create_table("Failing")
-        put("Failing", "a", n=1)
-        put("Failing", "b", n=2, fail=True)
-        put("Failing", "c", n=3)
-        seqs = stream_seqs("Failing")
+        seqs = a_failing_b("Failing")
         arn = "arn:aws:sqs:us-east-1:123456789012:dlq"
         p = Poll(self, "Failing", stream={"batch_size": 10, "max_retries": 2,
                                           "on_failure": arn})
@@ -156,11 +162,7 @@ class PollTest(unittest.TestCase):
         self.assertEqual(list(p.checkpoint()["shards"].values())[0]["sequenceNumber"], seqs[2])
 
     def test_a_file_on_failure_destination_gets_lambdas_on_failure_record(self):
-        create_table("Dead")
-        put("Dead", "a", n=1)
-        put("Dead", "b", n=2, fail=True)
-        put("Dead", "c", n=3)
-        seqs = stream_seqs("Dead")
+        seqs = a_failing_b("Dead")
         arn = call("DynamoDB_20120810.DescribeTable", {"TableName": "Dead"})["Table"][
             "LatestStreamArn"]
         p = Poll(self, "Dead")

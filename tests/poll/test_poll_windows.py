@@ -149,21 +149,27 @@ class WindowsTest(unittest.TestCase):
             self.assertEqual(len(finals[start]), len(lanes[start]), "window %d" % start)
         self.assertTrue(any(len(f) == 2 for f in finals.values()), "two lanes, two states")
 
-    def test_a_shard_gone_from_the_stream_still_ends_its_open_windows(self):
-        # DynamoDB trims a shard 24 hours after it closes; the proxy says this one is gone
-        # while a 15-minute window (the longest) is open: the window still gets its final invoke.
-        create_table("WindowsGone")
+    def open_window_then_gone(self, table, restart):
+        """Ten records (amounts 1 to 10) in a 900 s window (the longest) through faultproxy.py,
+        then the proxy says the shard is gone (DynamoDB trims a shard 24 hours after it
+        closes): with poll running, or (restart) once poll is stopped, before it starts again.
+        The window must still end with a final invoke that counted every record once."""
+        create_table(table)
         fp = FaultProxy(pollmoto.ENDPOINT)
         self.addCleanup(fp.close)
-        p = Poll(self, "WindowsGone", plugin=WINDOW_SUM, config={},
+        p = Poll(self, table, plugin=WINDOW_SUM, config={},
                  stream={"tumbling_window_s": 900, "batch_size": 4})
         p.endpoint, p.json = fp.endpoint, True
         p.start()
         for i in range(10):
-            put("WindowsGone", "k%d" % (i % 5), amount=i + 1)
+            put(table, "k%d" % (i % 5), amount=i + 1)
         p.wait_for(lambda: sum(h[0] for h in self.hooks(p)) >= 10)
         self.assertEqual(self.finals(p), {}, "the window is open")
+        if restart:
+            self.assertEqual(p.stop(), 0)  # the window open in the checkpoint
         fp.gone = True
+        if restart:
+            p.start()
         p.wait_for(lambda: p.events("shard_finished"))
         self.assertEqual(p.stop(), 0)
         finals = self.finals(p)
@@ -172,37 +178,18 @@ class WindowsTest(unittest.TestCase):
         self.assertEqual((sum(f[0][0] for f in finals.values()),
                           sum(f[0][1] for f in finals.values())), (55, 10))
         self.assertEqual([e["gone"] for e in p.events("shard_finished")], [True])
-        self.assertIn("is gone from the stream: DynamoDBStreams GetShardIterator: "
-                      "ResourceNotFoundException", p.stderr())
         self.assertEqual([s["finished"] for s in p.checkpoint()["shards"].values()], [True])
+        return p.stderr()
+
+    def test_a_shard_gone_from_the_stream_still_ends_its_open_windows(self):
+        err = self.open_window_then_gone("WindowsGone", restart=False)
+        self.assertIn("is gone from the stream: DynamoDBStreams GetShardIterator: "
+                      "ResourceNotFoundException", err)
 
     def test_a_shard_gone_while_poll_was_stopped_still_ends_the_window_of_its_checkpoint(self):
-        # Stopped with a window open; when it starts again the stream lists the shard no more
-        # (trimmed meanwhile): the window kept in the checkpoint still gets its final invoke.
-        create_table("WindowsGoneStopped")
-        fp = FaultProxy(pollmoto.ENDPOINT)
-        self.addCleanup(fp.close)
-        p = Poll(self, "WindowsGoneStopped", plugin=WINDOW_SUM, config={},
-                 stream={"tumbling_window_s": 900, "batch_size": 4})
-        p.endpoint, p.json = fp.endpoint, True
-        p.start()
-        for i in range(10):
-            put("WindowsGoneStopped", "k%d" % (i % 5), amount=i + 1)
-        p.wait_for(lambda: sum(h[0] for h in self.hooks(p)) >= 10)
-        self.assertEqual(p.stop(), 0)
-        self.assertEqual(self.finals(p), {}, "the window is open, in the checkpoint")
-        fp.gone = True
-        p.start()
-        p.wait_for(lambda: p.events("shard_finished"))
-        self.assertEqual(p.stop(), 0)
-        finals = self.finals(p)
-        self.assertTrue(all(len(f) == 1 for f in finals.values()), finals)
-        self.assertEqual((sum(f[0][0] for f in finals.values()),
-                          sum(f[0][1] for f in finals.values())), (55, 10))
-        self.assertEqual([e["gone"] for e in p.events("shard_finished")], [True])
-        self.assertIn("of the checkpoint is gone from the stream", p.stderr())
-        self.assertEqual([s["finished"] for s in p.checkpoint()["shards"].values()], [True])
-
+        # The stream lists the shard no more when poll starts again.
+        err = self.open_window_then_gone("WindowsGoneStopped", restart=True)
+        self.assertIn("of the checkpoint is gone from the stream", err)
 
 if __name__ == "__main__":
     WINDOW_SUM = sys.argv[2]
