@@ -857,6 +857,14 @@ static bool poller_lane_step(poller *p, poller_table *t, poller_shard *sh, check
     return ok;
 }
 
+/* Whether the table has the shard id among its shards. */
+static bool poller_knows(const poller_table *t, const char *id)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->shards[i].id, id) == 0) return true;
+    return false;
+}
+
 /* Reads and delivers what the shard has; *busy when it did anything. False on an error that
  * ends poll. */
 static bool poller_shard_step(poller *p, poller_table *t, poller_shard *sh, bool *busy)
@@ -870,8 +878,7 @@ static bool poller_shard_step(poller *p, poller_table *t, poller_shard *sh, bool
     if (!r || cs->finished) return true;
     if (sh->parent) {
         const checkpoint_shard *pc = checkpoint_find(&t->cp, sh->parent);
-        for (size_t i = 0; i < t->n; i++)
-            if (strcmp(t->shards[i].id, sh->parent) == 0 && !(pc && pc->finished)) return true;
+        if (poller_knows(t, sh->parent) && !(pc && pc->finished)) return true;
     }
     const manifest_stream *st = &r->stream;
     bool ready;
@@ -915,7 +922,6 @@ static bool poller_discover(poller *p, poller_table *t, bool latest)
         log_error("%s", err);
         return false;
     }
-    size_t known = t->n;
     poller_shard *grown = realloc(t->shards, (t->n + n + 1) * sizeof *grown);
     if (!grown) {
         stream_shards_free(shards, n);
@@ -924,9 +930,7 @@ static bool poller_discover(poller *p, poller_table *t, bool latest)
     }
     t->shards = grown;
     for (size_t i = 0; i < n; i++) {
-        bool have = false;
-        for (size_t j = 0; j < known && !have; j++) have = strcmp(t->shards[j].id, shards[i].id) == 0;
-        if (have) continue;
+        if (poller_knows(t, shards[i].id)) continue;
         poller_shard *sh = &t->shards[t->n++];
         memset(sh, 0, sizeof *sh);
         sh->id = shards[i].id;
@@ -950,9 +954,7 @@ static bool poller_checkpoint_gone(poller *p, poller_table *t)
 {
     for (size_t i = 0; i < t->cp.n; i++) {
         const checkpoint_shard *c = &t->cp.shards[i];
-        bool listed = c->finished;
-        for (size_t j = 0; j < t->n && !listed; j++) listed = strcmp(t->shards[j].id, c->id) == 0;
-        if (listed) continue;
+        if (c->finished || poller_knows(t, c->id)) continue;
         poller_shard *grown = realloc(t->shards, (t->n + 1) * sizeof *grown);
         if (grown) t->shards = grown;
         char *id = grown ? strdup(c->id) : NULL;
